@@ -1,0 +1,20 @@
+//! wsgiref-rs: the standard library's `wsgiref`, implemented in Rust.
+//!
+//! This file only declares the native module `wsgiref_rs._native` and registers
+//! the pieces; each concept lives in its own file.
+
+use pyo3::prelude::*;
+
+pub mod headers;
+pub mod util;
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Rust `log` records go to Python `logging` under the `wsgiref_rs` loggers.
+    let _ = pyo3_log::try_init();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    util::register(m)?;
+    headers::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! `wsgiref.util`: environ helpers and `FileWrapper`.
+
+use pyo3::prelude::*;
+
+pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}
