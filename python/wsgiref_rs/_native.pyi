@@ -1,0 +1,18 @@
+"""Type stubs for the native module ``wsgiref_rs._native``.
+
+Checked against the built module by ``mypy.stubtest`` in the test suite.
+"""
+
+__version__: str
+
+# --- util (src/util.rs) ---------------------------------------------------
+
+
+# --- end util ---------------------------------------------------------------
+
+
+
+# --- headers (src/headers.rs) -----------------------------------------------
+
+
+# --- end headers ------------------------------------------------------------
