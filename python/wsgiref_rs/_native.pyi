@@ -3,6 +3,9 @@
 Checked against the built module by ``mypy.stubtest`` in the test suite.
 """
 
+__all__ = [
+    "__version__",
+]
 __version__: str
 
 # --- util (src/util.rs) ---------------------------------------------------
