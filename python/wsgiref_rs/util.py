@@ -1,0 +1,20 @@
+"""Miscellaneous WSGI-related Utilities
+
+The same API as the standard library's ``wsgiref.util``, implemented in Rust
+(``wsgiref_rs._native``).
+"""
+
+from wsgiref_rs._native import (
+    FileWrapper,
+    application_uri,
+    guess_scheme,
+    is_hop_by_hop,
+    request_uri,
+    setup_testing_defaults,
+    shift_path_info,
+)
+
+__all__ = [
+    'FileWrapper', 'guess_scheme', 'application_uri', 'request_uri',
+    'shift_path_info', 'setup_testing_defaults',
+]
