@@ -47,7 +47,8 @@ def test_install_redirects_every_submodule_imported_afterwards():
         import wsgiref
         assert wsgiref is wsgiref_rs
         import wsgiref.util
-        assert wsgiref.util is sys.modules["wsgiref.util"] is importlib.import_module("wsgiref_rs.util")
+        ours_util = importlib.import_module("wsgiref_rs.util")
+        assert wsgiref.util is sys.modules["wsgiref.util"] is ours_util
         from wsgiref.util import FileWrapper
         assert FileWrapper is wsgiref_rs.util.FileWrapper
         from wsgiref import headers
@@ -262,7 +263,8 @@ def test_stdlib_helper_gives_the_real_modules_after_install():
             assert real is not getattr(wsgiref_rs, sub, None)
             assert _stdlib.module(sub) is real  # loaded once
         # The private copies import one another, never wsgiref-rs.
-        assert _stdlib.module("simple_server").SimpleHandler is _stdlib.module("handlers").SimpleHandler
+        real_handlers = _stdlib.module("handlers")
+        assert _stdlib.module("simple_server").SimpleHandler is real_handlers.SimpleHandler
         assert _stdlib.module("handlers").Headers is _stdlib.module("headers").Headers
         assert _stdlib.module("simple_server").WSGIServer is not wsgiref_rs.simple_server.WSGIServer
         # ...and the switch is undisturbed.

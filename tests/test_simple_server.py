@@ -364,7 +364,8 @@ LIVE_REQUESTS = {
         b"Http-Host: hh\r\nHost: realhost\r\n\r\n"
     ),
     "latin1-header-bytes": (
-        b"GET / HTTP/1.0\r\nX-Val: caf\xe9 \xff\r\nX-\xe9t\xe9: caf\xe9\r\nX-Stra\xdfe: \xff\r\n\r\n"
+        b"GET / HTTP/1.0\r\nX-Val: caf\xe9 \xff\r\n"
+        b"X-\xe9t\xe9: caf\xe9\r\nX-Stra\xdfe: \xff\r\n\r\n"
     ),
     "folded-header": b"GET / HTTP/1.0\r\nX-Fold: a\r\n  b\r\n\tc\r\nX-After: z\r\n\r\n",
     "post-body": (

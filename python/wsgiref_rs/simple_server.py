@@ -19,7 +19,8 @@ from platform import python_implementation
 from wsgiref_rs.handlers import SimpleHandler
 
 __version__ = "0.2"
-__all__ = ["WSGIServer", "WSGIRequestHandler", "demo_app", "make_server"]  # noqa: RUF022 (stdlib order)
+# The standard library's order.
+__all__ = ["WSGIServer", "WSGIRequestHandler", "demo_app", "make_server"]  # noqa: RUF022
 
 server_version = f"WSGIServer/{__version__}"
 sys_version = f"{python_implementation()}/{sys.version.split()[0]}"
