@@ -5,7 +5,10 @@
 
 use pyo3::prelude::*;
 
+pub mod handlers;
 pub mod headers;
+mod latin1;
+mod pyhelpers;
 pub mod util;
 
 #[pymodule]
@@ -16,5 +19,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     util::register(m)?;
     headers::register(m)?;
+    handlers::register(m)?;
     Ok(())
 }

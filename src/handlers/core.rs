@@ -1,0 +1,265 @@
+//! `HandlerCore`: the native base of `wsgiref_rs.handlers.BaseHandler`.
+//!
+//! Each Python-visible method resolves the handler's hooks (see [`super::hooks`]) and runs the
+//! step in Rust; the steps live in [`super::flow`], [`super::response`] and [`super::simple`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use pyo3::exceptions::PyNotImplementedError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use super::hooks::{self, Dispatch};
+use super::{flow, response, simple};
+
+/// Native core of BaseHandler: the per-request steps of CPython's wsgiref.handlers, in Rust.
+#[pyclass(subclass, dict, frozen, module = "wsgiref_rs.handlers")]
+pub struct HandlerCore {
+    /// The hook resolution of the request being run by `run()`, packed; 0 outside `run()`.
+    dispatch: AtomicU64,
+}
+
+impl HandlerCore {
+    /// The hook resolution for this handler: the one `run()` made for the current request, or a
+    /// fresh one for a step called on its own.
+    pub fn dispatch(slf: &Bound<'_, Self>) -> PyResult<Dispatch> {
+        match Dispatch::unpack(slf.get().dispatch.load(Ordering::Relaxed)) {
+            Some(d) => Ok(d),
+            None => hooks::for_instance(slf.as_any()),
+        }
+    }
+}
+
+fn not_implemented() -> PyErr {
+    PyNotImplementedError::new_err(())
+}
+
+#[pymethods]
+impl HandlerCore {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        HandlerCore { dispatch: AtomicU64::new(0) }
+    }
+
+    /// Invoke the application.
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn run(slf: &Bound<'_, Self>, application: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = hooks::for_instance(slf.as_any())?;
+        slf.get().dispatch.store(d.pack(), Ordering::Relaxed);
+        let out = flow::run(slf.as_any(), d, application);
+        slf.get().dispatch.store(0, Ordering::Relaxed);
+        out
+    }
+
+    /// Set up the environment for one request.
+    ///
+    /// Holds the GIL (no I/O).
+    fn setup_environ(slf: &Bound<'_, Self>) -> PyResult<()> {
+        flow::setup_environ(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// Send any iterable data, then close self and the iterable.
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn finish_response(slf: &Bound<'_, Self>) -> PyResult<()> {
+        flow::finish_response(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// Return the URL scheme being used.
+    ///
+    /// Holds the GIL (no I/O).
+    fn get_scheme<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        flow::get_scheme(slf.as_any())
+    }
+
+    /// Compute Content-Length or switch to chunked encoding if possible.
+    ///
+    /// Holds the GIL (no I/O).
+    fn set_content_length(slf: &Bound<'_, Self>) -> PyResult<()> {
+        response::set_content_length(slf.as_any())
+    }
+
+    /// Make any necessary header changes or defaults.
+    ///
+    /// Holds the GIL (no I/O).
+    fn cleanup_headers(slf: &Bound<'_, Self>) -> PyResult<()> {
+        response::cleanup_headers(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// 'start_response()' callable as specified by PEP 3333.
+    ///
+    /// Holds the GIL (no I/O).
+    #[pyo3(signature = (status, headers, exc_info=None))]
+    fn start_response<'py>(
+        slf: &Bound<'py, Self>,
+        status: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        response::start_response(slf.as_any(), Self::dispatch(slf)?, status, headers, exc_info)
+    }
+
+    /// Convert/check value type.
+    ///
+    /// Holds the GIL (no I/O).
+    fn _convert_string_type<'py>(
+        &self,
+        value: &Bound<'py, PyAny>,
+        title: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        response::convert_string_type(value, title)
+    }
+
+    /// Transmit version/status/date/server, via self._write().
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn send_preamble(slf: &Bound<'_, Self>) -> PyResult<()> {
+        response::send_preamble_alone(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// 'write()' callable as specified by PEP 3333.
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn write(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        response::write(slf.as_any(), Self::dispatch(slf)?, data)
+    }
+
+    /// Platform-specific file transmission; the base class has none and returns False.
+    ///
+    /// Holds the GIL (no I/O).
+    fn sendfile(&self) -> bool {
+        false
+    }
+
+    /// Ensure headers and content have both been sent.
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn finish_content(slf: &Bound<'_, Self>) -> PyResult<()> {
+        response::finish_content(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// Close the iterable (if needed) and reset all instance vars.
+    ///
+    /// Holds the GIL (no I/O).
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        flow::close(slf.as_any())
+    }
+
+    /// Transmit headers to the client, via self._write().
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn send_headers(slf: &Bound<'_, Self>) -> PyResult<()> {
+        response::send_headers_alone(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// True if 'self.result' is an instance of 'self.wsgi_file_wrapper'.
+    ///
+    /// Holds the GIL (no I/O).
+    fn result_is_file(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        flow::result_is_file(slf.as_any())
+    }
+
+    /// True if client can accept status and headers.
+    ///
+    /// Holds the GIL (no I/O).
+    fn client_is_modern(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        response::client_is_modern(slf.as_any())
+    }
+
+    /// Log the 'exc_info' tuple in the server log.
+    ///
+    /// Holds the GIL (no I/O of its own; writes to the stream `get_stderr()` returns).
+    fn log_exception(slf: &Bound<'_, Self>, exc_info: &Bound<'_, PyAny>) -> PyResult<()> {
+        flow::log_exception(slf.as_any(), Self::dispatch(slf)?, exc_info)
+    }
+
+    /// Log current error, and send error output to client if possible.
+    ///
+    /// Holds the GIL (no I/O of its own; output goes through `_write`).
+    fn handle_error(slf: &Bound<'_, Self>) -> PyResult<()> {
+        flow::handle_error(slf.as_any(), Self::dispatch(slf)?)
+    }
+
+    /// WSGI mini-app to create error output.
+    ///
+    /// Holds the GIL (no I/O).
+    fn error_output<'py>(
+        slf: &Bound<'py, Self>,
+        environ: &Bound<'py, PyAny>,
+        start_response: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        flow::error_output(slf.as_any(), environ, start_response)
+    }
+
+    /// Override in subclass to buffer data for send to client.
+    ///
+    /// Holds the GIL (no I/O): always raises NotImplementedError.
+    fn _write(&self, _data: &Bound<'_, PyAny>) -> PyResult<()> {
+        Err(not_implemented())
+    }
+
+    /// Override in subclass to force sending of recent '_write()' calls.
+    ///
+    /// Holds the GIL (no I/O): always raises NotImplementedError.
+    fn _flush(&self) -> PyResult<()> {
+        Err(not_implemented())
+    }
+
+    /// Override in subclass to return suitable 'wsgi.input'.
+    ///
+    /// Holds the GIL (no I/O): always raises NotImplementedError.
+    fn get_stdin(&self) -> PyResult<()> {
+        Err(not_implemented())
+    }
+
+    /// Override in subclass to return suitable 'wsgi.errors'.
+    ///
+    /// Holds the GIL (no I/O): always raises NotImplementedError.
+    fn get_stderr(&self) -> PyResult<()> {
+        Err(not_implemented())
+    }
+
+    /// Override in subclass to insert CGI variables in 'self.environ'.
+    ///
+    /// Holds the GIL (no I/O): always raises NotImplementedError.
+    fn add_cgi_vars(&self) -> PyResult<()> {
+        Err(not_implemented())
+    }
+
+    /// SimpleHandler.get_stdin: the input stream given to the constructor.
+    ///
+    /// Holds the GIL (no I/O).
+    fn _simple_get_stdin<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        simple::get_stdin(slf.as_any())
+    }
+
+    /// SimpleHandler.get_stderr: the error stream given to the constructor.
+    ///
+    /// Holds the GIL (no I/O).
+    fn _simple_get_stderr<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        simple::get_stderr(slf.as_any())
+    }
+
+    /// SimpleHandler.add_cgi_vars: copy the base environ into self.environ.
+    ///
+    /// Holds the GIL (no I/O).
+    fn _simple_add_cgi_vars(slf: &Bound<'_, Self>) -> PyResult<()> {
+        simple::add_cgi_vars(slf.as_any())
+    }
+
+    /// SimpleHandler._write: write all of data to the output stream.
+    ///
+    /// Holds the GIL (no I/O of its own; calls the output stream's write()).
+    fn _simple_write(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        simple::write(slf.as_any(), data)
+    }
+
+    /// SimpleHandler._flush: flush the output stream.
+    ///
+    /// Holds the GIL (no I/O of its own; calls the output stream's flush()).
+    fn _simple_flush(slf: &Bound<'_, Self>) -> PyResult<()> {
+        simple::flush(slf.as_any())
+    }
+}

@@ -1,0 +1,28 @@
+//! `wsgiref.handlers`: the per-request work of `BaseHandler` and `SimpleHandler`, in Rust.
+//!
+//! The Python classes users subclass live in `python/wsgiref_rs/handlers.py`; they derive from
+//! [`core::HandlerCore`], which carries every method of CPython's `BaseHandler` (and, under
+//! private names, `SimpleHandler`'s stream methods) implemented natively. Handler state (`status`,
+//! `headers`, `result`, `environ`, `bytes_sent`, `headers_sent`, ...) lives in the instance
+//! `__dict__` exactly as in CPython, so subclasses and tests that read or set it keep working.
+//! [`hooks`] decides, per class and per instance, which steps may run in Rust and which must go
+//! through a Python override.
+//!
+//! GIL: every function here holds the GIL and does no I/O of its own; output goes to the
+//! handler's Python stream objects.
+
+use pyo3::prelude::*;
+
+pub mod core;
+pub mod date;
+mod flow;
+pub mod hooks;
+mod response;
+mod simple;
+mod support;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<core::HandlerCore>()?;
+    m.add_function(wrap_pyfunction!(date::format_date_time, m)?)?;
+    Ok(())
+}

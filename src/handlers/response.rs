@@ -1,0 +1,375 @@
+//! The response side: `start_response` and its checks, `write`, and the status line and headers.
+//!
+//! Output goes through the handler's `_write`. When that is `SimpleHandler`'s own, the pieces of
+//! one step (status line, `Date`, `Server`, the header block and the first body chunk) are
+//! gathered and handed to the stream in one `write()` call; when `_write` is overridden, it gets
+//! exactly the calls CPython makes.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString, PyTuple};
+
+use super::date::http_date_now;
+use super::flow::call_py;
+use super::hooks::{Dispatch, Hook, Impl};
+use super::simple;
+use super::support::{asserts_enabled, assertion, attr, reraise, set_attr};
+use crate::latin1::push_latin1;
+
+/// The largest body chunk copied in behind the headers rather than written on its own.
+const GATHER_LIMIT: usize = 64 * 1024;
+
+/// Where one step's output goes: gathered for `SimpleHandler`'s stream, or straight to `_write`.
+struct Output<'a, 'py> {
+    slf: &'a Bound<'py, PyAny>,
+    d: Dispatch,
+    pending: Vec<u8>,
+}
+
+impl<'a, 'py> Output<'a, 'py> {
+    fn new(slf: &'a Bound<'py, PyAny>, d: Dispatch) -> Self {
+        Output { slf, d, pending: Vec::new() }
+    }
+
+    fn gathering(&self) -> bool {
+        self.d.get(Hook::RawWrite) == Impl::Simple
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> PyResult<()> {
+        if self.gathering() {
+            self.pending.extend_from_slice(bytes);
+            Ok(())
+        } else {
+            self.slf
+                .call_method1(pyo3::intern!(self.slf.py(), "_write"), (PyBytes::new(self.slf.py(), bytes),))
+                .map(drop)
+        }
+    }
+
+    /// Passes on a bytes object the application gave us, without copying it when nothing is
+    /// gathered before it.
+    fn push_object(&mut self, data: &Bound<'py, PyAny>) -> PyResult<()> {
+        if self.gathering() && !self.pending.is_empty() {
+            // Small chunks ride along with the headers; big ones go on their own, uncopied.
+            if let Ok(b) = data.cast::<PyBytes>().map(|b| b.as_bytes()).ok().filter(|b| b.len() <= GATHER_LIMIT).ok_or(()) {
+                self.pending.extend_from_slice(b);
+                return Ok(());
+            }
+        }
+        self.flush()?;
+        match self.d.get(Hook::RawWrite) {
+            Impl::Simple => simple::write(self.slf, data),
+            _ => self.slf.call_method1(pyo3::intern!(self.slf.py(), "_write"), (data,)).map(drop),
+        }
+    }
+
+    /// Hands what was gathered to the stream. Called before any Python hook that could write.
+    fn flush(&mut self) -> PyResult<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let bytes = std::mem::take(&mut self.pending);
+        simple::write_bytes(self.slf, &bytes)
+    }
+}
+
+/// Runs one output step. Whatever it gathered reaches the stream even when the step then fails,
+/// as it would have in CPython, where each piece is written as soon as it is made.
+fn with_output<'py>(
+    slf: &Bound<'py, PyAny>,
+    d: Dispatch,
+    step: impl FnOnce(&mut Output<'_, 'py>) -> PyResult<()>,
+) -> PyResult<()> {
+    let mut out = Output::new(slf, d);
+    let stepped = step(&mut out);
+    let flushed = out.flush();
+    stepped.and(flushed)
+}
+
+pub fn start_response<'py>(
+    slf: &Bound<'py, PyAny>,
+    d: Dispatch,
+    status: &Bound<'py, PyAny>,
+    headers: &Bound<'py, PyAny>,
+    exc_info: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    match exc_info {
+        Some(info) if info.is_truthy()? => {
+            if attr!(slf, "headers_sent")?.is_truthy()? {
+                return Err(reraise(py));
+            }
+        }
+        _ => {
+            if !attr!(slf, "headers")?.is_none() {
+                return Err(assertion("Headers already set!"));
+            }
+        }
+    }
+    set_attr!(slf, "status", status)?;
+    let header_obj = attr!(slf, "headers_class")?.call1((headers,))?;
+    set_attr!(slf, "headers", header_obj)?;
+    let native_convert = d.native(Hook::ConvertStringType);
+    let convert = |value: &Bound<'py, PyAny>, title: &'static str| -> PyResult<Bound<'py, PyAny>> {
+        if native_convert {
+            convert_string_type(value, PyString::new(py, title).as_any())
+        } else {
+            slf.call_method1(pyo3::intern!(py, "_convert_string_type"), (value, title))
+        }
+    };
+    let status = convert(status, "Status")?;
+    if asserts_enabled(py) {
+        check_status(&status)?;
+        for item in headers.try_iter()? {
+            let (name, value) = unpack_pair(&item?)?;
+            let name = convert(&name, "Header name")?;
+            let value = convert(&value, "Header value")?;
+            if crate::util::is_hop_by_hop_obj(&name)? {
+                let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
+                    .call_method1(pyo3::intern!(py, "format"), (name, value))?;
+                return Err(pyo3::exceptions::PyAssertionError::new_err(message.unbind()));
+            }
+        }
+    }
+    attr!(slf, "write")
+}
+
+/// `k, v = item`, with Python's own unpacking errors for anything but a 2-tuple.
+fn unpack_pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if let Ok(t) = item.cast_exact::<PyTuple>() {
+        if t.len() == 2 {
+            return Ok((t.get_item(0)?, t.get_item(1)?));
+        }
+    }
+    let pair = crate::pyhelpers::unpack2(item)?;
+    Ok((pair.get_item(0)?, pair.get_item(1)?))
+}
+
+/// The three assertions CPython makes on a status string.
+fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = status.py();
+    if status.len()? < 4 {
+        return Err(assertion("Status must be at least 4 characters"));
+    }
+    let ascii = status.cast_exact::<PyString>().ok().and_then(|s| s.to_str().ok()).map(str::as_bytes);
+    let digits = match ascii {
+        Some(b) if b.is_ascii() => b[..3].iter().all(u8::is_ascii_digit),
+        _ => status
+            .get_item(pyo3::types::PySlice::new(py, 0, 3, 1))?
+            .call_method0(pyo3::intern!(py, "isdigit"))?
+            .is_truthy()?,
+    };
+    if !digits {
+        return Err(assertion("Status message must begin w/3-digit code"));
+    }
+    let space = match ascii {
+        Some(b) if b.is_ascii() => b[3] == b' ',
+        _ => status.get_item(3)?.eq(" ")?,
+    };
+    if !space {
+        return Err(assertion("Status message must have a space after code"));
+    }
+    Ok(())
+}
+
+pub fn convert_string_type<'py>(
+    value: &Bound<'py, PyAny>,
+    title: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if value.is_exact_instance_of::<PyString>() {
+        return Ok(value.clone());
+    }
+    let py = value.py();
+    let message = PyString::new(py, "{0} must be of type str (got {1})")
+        .call_method1(pyo3::intern!(py, "format"), (title, value.repr()?))?;
+    Err(pyo3::exceptions::PyAssertionError::new_err(message.unbind()))
+}
+
+pub fn hook_write<'py>(slf: &Bound<'py, PyAny>, d: Dispatch, data: &Bound<'py, PyAny>) -> PyResult<()> {
+    match d.get(Hook::Write) {
+        Impl::Python => slf.call_method1(pyo3::intern!(slf.py(), "write"), (data,)).map(drop),
+        _ => write(slf, d, data),
+    }
+}
+
+pub fn write<'py>(slf: &Bound<'py, PyAny>, d: Dispatch, data: &Bound<'py, PyAny>) -> PyResult<()> {
+    let py = slf.py();
+    if asserts_enabled(py) && !data.is_exact_instance_of::<PyBytes>() {
+        return Err(assertion("write() argument must be a bytes instance"));
+    }
+    if !attr!(slf, "status")?.is_truthy()? {
+        return Err(assertion("write() before start_response()"));
+    }
+    with_output(slf, d, |out| {
+        if !attr!(slf, "headers_sent")?.is_truthy()? {
+            set_attr!(slf, "bytes_sent", data.len()?)?;
+            send_headers_step(out)?;
+        } else {
+            let sent = attr!(slf, "bytes_sent")?;
+            let sent = sent.add(data.len()?)?;
+            set_attr!(slf, "bytes_sent", sent)?;
+        }
+        out.push_object(data)
+    })?;
+    match d.get(Hook::RawFlush) {
+        Impl::Simple => simple::flush(slf),
+        _ => call_py(slf, Hook::RawFlush).map(drop),
+    }
+}
+
+/// `send_headers()`, through the hook when overridden, into `out` when native.
+fn send_headers_step(out: &mut Output<'_, '_>) -> PyResult<()> {
+    match out.d.get(Hook::SendHeaders) {
+        Impl::Python => {
+            out.flush()?;
+            call_py(out.slf, Hook::SendHeaders).map(drop)
+        }
+        _ => send_headers(out),
+    }
+}
+
+pub fn send_headers_alone(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    with_output(slf, d, send_headers)
+}
+
+fn send_headers(out: &mut Output<'_, '_>) -> PyResult<()> {
+    let slf = out.slf;
+    hook_cleanup_headers(slf, out.d)?;
+    set_attr!(slf, "headers_sent", true)?;
+    if !attr!(slf, "origin_server")?.is_truthy()? || hook_client_is_modern(slf, out.d)? {
+        match out.d.get(Hook::SendPreamble) {
+            Impl::Python => {
+                out.flush()?;
+                call_py(slf, Hook::SendPreamble)?;
+            }
+            _ => send_preamble(out)?,
+        }
+        let headers = attr!(slf, "headers")?;
+        // SAFETY: PyObject_Bytes is `bytes(obj)`: a new reference, or NULL with an exception set.
+        let bytes = unsafe {
+            Bound::from_owned_ptr_or_err(slf.py(), pyo3::ffi::PyObject_Bytes(headers.as_ptr()))?
+        };
+        out.push(bytes.cast::<PyBytes>()?.as_bytes())?;
+    }
+    Ok(())
+}
+
+pub fn send_preamble_alone(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    with_output(slf, d, send_preamble)
+}
+
+fn send_preamble(out: &mut Output<'_, '_>) -> PyResult<()> {
+    let slf = out.slf;
+    let py = slf.py();
+    let status = attr!(slf, "status")?;
+    if attr!(slf, "origin_server")?.is_truthy()? {
+        if hook_client_is_modern(slf, out.d)? {
+            let line = format_line(py, "HTTP/%s %s\r\n", &[&attr!(slf, "http_version")?, &status])?;
+            out.push(&line)?;
+            let headers = attr!(slf, "headers")?;
+            if !headers.contains("Date")? {
+                out.push(format!("Date: {}\r\n", http_date_now()).as_bytes())?;
+            }
+            let software = attr!(slf, "server_software")?;
+            if software.is_truthy()? && !headers.contains("Server")? {
+                out.push(&format_line(py, "Server: %s\r\n", &[&software])?)?;
+            }
+        }
+    } else {
+        out.push(&format_line(py, "Status: %s\r\n", &[&status])?)?;
+    }
+    Ok(())
+}
+
+/// `(template % args).encode('iso-8859-1')`: in Rust for ASCII strings, through the interpreter
+/// for anything else (so `str()` of odd objects and encoding errors are Python's own).
+fn format_line(py: Python<'_>, template: &'static str, args: &[&Bound<'_, PyAny>]) -> PyResult<Vec<u8>> {
+    let mut out = Vec::with_capacity(64);
+    let mut pieces = template.split("%s");
+    let plain = args.iter().all(|a| {
+        a.cast_exact::<PyString>().ok().and_then(|s| s.to_str().ok()).is_some_and(str::is_ascii)
+    });
+    if plain {
+        for arg in args {
+            out.extend_from_slice(pieces.next().unwrap_or("").as_bytes());
+            out.extend_from_slice(arg.cast_exact::<PyString>()?.to_str()?.as_bytes());
+        }
+        out.extend_from_slice(pieces.next().unwrap_or("").as_bytes());
+        return Ok(out);
+    }
+    let args = PyTuple::new(py, args.iter().copied())?;
+    let line = PyString::new(py, template).rem(args)?;
+    push_latin1(&mut out, line.cast::<PyString>()?)?;
+    Ok(out)
+}
+
+pub fn hook_finish_content(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    match d.get(Hook::FinishContent) {
+        Impl::Python => call_py(slf, Hook::FinishContent).map(drop),
+        _ => finish_content(slf, d),
+    }
+}
+
+pub fn finish_content(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    if attr!(slf, "headers_sent")?.is_truthy()? {
+        return Ok(());
+    }
+    attr!(slf, "headers")?.call_method1(pyo3::intern!(slf.py(), "setdefault"), ("Content-Length", "0"))?;
+    with_output(slf, d, send_headers_step)
+}
+
+fn hook_cleanup_headers(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    match d.get(Hook::CleanupHeaders) {
+        Impl::Python => call_py(slf, Hook::CleanupHeaders).map(drop),
+        _ => cleanup_headers(slf, d),
+    }
+}
+
+pub fn cleanup_headers(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
+    if !attr!(slf, "headers")?.contains("Content-Length")? {
+        match d.get(Hook::SetContentLength) {
+            Impl::Python => drop(call_py(slf, Hook::SetContentLength)?),
+            _ => set_content_length(slf)?,
+        }
+    }
+    Ok(())
+}
+
+pub fn set_content_length(slf: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = slf.py();
+    let blocks = match attr!(slf, "result").and_then(|r| r.len()) {
+        Ok(n) => n,
+        Err(e)
+            if e.is_instance_of::<pyo3::exceptions::PyTypeError>(py)
+                || e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py)
+                || e.is_instance_of::<pyo3::exceptions::PyNotImplementedError>(py) =>
+        {
+            return Ok(())
+        }
+        Err(e) => return Err(e),
+    };
+    if blocks == 1 {
+        let length = attr!(slf, "bytes_sent")?.str()?;
+        attr!(slf, "headers")?.set_item("Content-Length", length)?;
+    }
+    Ok(())
+}
+
+fn hook_client_is_modern(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<bool> {
+    match d.get(Hook::ClientIsModern) {
+        Impl::Python => call_py(slf, Hook::ClientIsModern)?.is_truthy(),
+        _ => client_is_modern(slf),
+    }
+}
+
+pub fn client_is_modern(slf: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = slf.py();
+    let protocol = attr!(slf, "environ")?.get_item(pyo3::intern!(py, "SERVER_PROTOCOL"))?;
+    if let Ok(s) = protocol.cast_exact::<PyString>() {
+        if let Ok(text) = s.to_str() {
+            if text.is_ascii() {
+                return Ok(!text.eq_ignore_ascii_case("HTTP/0.9"));
+            }
+        }
+    }
+    protocol.call_method0(pyo3::intern!(py, "upper"))?.ne("HTTP/0.9")
+}

@@ -1,0 +1,129 @@
+//! Small pieces the handler steps share: attribute access, Python-style assertions, the
+//! "currently handled exception", and reading `sys.flags.optimize` once.
+
+use pyo3::exceptions::{PyAssertionError, PyAttributeError, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
+
+/// `self.<name>` with an interned name.
+macro_rules! attr {
+    ($obj:expr, $name:literal) => {
+        $obj.getattr(pyo3::intern!($obj.py(), $name))
+    };
+}
+
+/// `self.<name> = value` with an interned name.
+macro_rules! set_attr {
+    ($obj:expr, $name:literal, $value:expr) => {
+        $obj.setattr(pyo3::intern!($obj.py(), $name), $value)
+    };
+}
+
+pub(crate) use {attr, set_attr};
+
+/// True unless Python runs with `-O`, in which case CPython strips `assert` statements and
+/// `if __debug__:` blocks; we skip the same checks.
+pub fn asserts_enabled(py: Python<'_>) -> bool {
+    static ENABLED: PyOnceLock<bool> = PyOnceLock::new();
+    *ENABLED.get_or_init(py, || {
+        py.import("sys")
+            .and_then(|sys| sys.getattr("flags"))
+            .and_then(|flags| flags.getattr("optimize"))
+            .and_then(|o| o.extract::<i64>())
+            .map(|o| o == 0)
+            .unwrap_or(true)
+    })
+}
+
+/// `AssertionError(message)`.
+pub fn assertion(message: impl Into<String>) -> PyErr {
+    PyAssertionError::new_err(message.into())
+}
+
+/// `getattr(obj, name)` that answers `None` where `hasattr` would answer False: only an
+/// `AttributeError` means "absent"; any other exception propagates, as with `hasattr`.
+pub fn optional_attr<'py>(
+    obj: &Bound<'py, PyAny>,
+    name: &Bound<'py, pyo3::types::PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match obj.getattr(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<PyAttributeError>(obj.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `mapping[key] = value`, with the exact-dict fast path.
+pub fn set_key(
+    mapping: &Bound<'_, PyAny>,
+    key: &Bound<'_, pyo3::types::PyString>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    match mapping.cast_exact::<PyDict>() {
+        Ok(d) => d.set_item(key, value),
+        Err(_) => mapping.set_item(key, value),
+    }
+}
+
+/// Runs `f` as if inside `except:` for `err`: `sys.exc_info()` answers `err`, and an exception
+/// raised by `f` gets `err` as its `__context__`, as Python does in an except block.
+pub fn while_handling<T>(
+    py: Python<'_>,
+    err: &PyErr,
+    f: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let value = err.value(py);
+    let ty = value.get_type();
+    let tb = err.traceback(py).or_else(|| traceback_here(py, err));
+    // Since 3.11 the handled exception is only its value: make sure the value carries its
+    // traceback, or `sys.exc_info()[2]` (and so the logged traceback) would be empty.
+    if let Some(tb) = &tb {
+        value.setattr(pyo3::intern!(py, "__traceback__"), tb)?;
+    }
+    let mut saved = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+    // SAFETY: PyErr_GetExcInfo hands us new references (or NULL), which PyErr_SetExcInfo below
+    // steals back when we restore them; the references we install are new ones we own (into_ptr).
+    unsafe {
+        pyo3::ffi::PyErr_GetExcInfo(&mut saved.0, &mut saved.1, &mut saved.2);
+        pyo3::ffi::PyErr_SetExcInfo(
+            ty.into_ptr(),
+            value.clone().into_ptr(),
+            tb.map_or(std::ptr::null_mut(), |t| t.into_ptr()),
+        );
+    }
+    let out = f();
+    // SAFETY: restores the references taken above; ownership passes back to the interpreter.
+    unsafe { pyo3::ffi::PyErr_SetExcInfo(saved.0, saved.1, saved.2) };
+    out
+}
+
+/// A traceback for an exception raised in Rust, which has none: one entry for the Python frame
+/// that called into us, as the interpreter would add had the exception passed through it.
+fn traceback_here<'py>(py: Python<'py>, err: &PyErr) -> Option<Bound<'py, pyo3::types::PyTraceback>> {
+    // SAFETY: PyEval_GetFrame returns a borrowed frame (or NULL); PyTraceBack_Here adds an entry
+    // for it to the exception currently set, which we set just before and fetch right after.
+    unsafe {
+        let frame = pyo3::ffi::PyEval_GetFrame();
+        if frame.is_null() {
+            return None;
+        }
+        err.clone_ref(py).restore(py);
+        pyo3::ffi::PyTraceBack_Here(frame);
+    }
+    PyErr::take(py).and_then(|e| e.traceback(py))
+}
+
+/// `sys.exc_info()`, the exception currently being handled.
+pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    Ok(py.import("sys")?.call_method0("exc_info")?.cast_into::<PyTuple>()?)
+}
+
+/// What a bare `raise` does: re-raise the exception being handled.
+pub fn reraise(py: Python<'_>) -> PyErr {
+    match exc_info(py).and_then(|t| t.get_item(1)) {
+        Ok(v) if !v.is_none() => PyErr::from_value(v),
+        Ok(_) => PyRuntimeError::new_err("No active exception to reraise"),
+        Err(e) => e,
+    }
+}

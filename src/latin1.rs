@@ -1,0 +1,26 @@
+//! Latin-1 encoding with the interpreter's own errors.
+//!
+//! HTTP/1.x header bytes are Latin-1 (PEP 3333 "native strings"). The common case, ASCII, is a
+//! plain copy; anything else goes through `PyUnicode_AsLatin1String`, which is what
+//! `str.encode('iso-8859-1')` runs, so an unencodable character raises exactly the stdlib's
+//! `UnicodeEncodeError` (codec name, object, start, end, reason).
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+
+/// Appends the Latin-1 bytes of `s` to `buf`.
+pub fn push_latin1(buf: &mut Vec<u8>, s: &Bound<'_, PyString>) -> PyResult<()> {
+    if let Ok(text) = s.to_str() {
+        if text.is_ascii() {
+            buf.extend_from_slice(text.as_bytes());
+            return Ok(());
+        }
+    }
+    let py = s.py();
+    // SAFETY: `s` is a live str; the call returns a new reference or NULL with an exception set.
+    let encoded = unsafe {
+        Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_AsLatin1String(s.as_ptr()))?
+    };
+    buf.extend_from_slice(encoded.cast::<PyBytes>()?.as_bytes());
+    Ok(())
+}
