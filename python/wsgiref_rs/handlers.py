@@ -114,14 +114,7 @@ class SimpleHandler(BaseHandler):
         )
         handler.run(app)"""
 
-    def __init__(self, stdin, stdout, stderr, environ, multithread=True, multiprocess=False):
-        self.stdin = stdin
-        self.stdout = stdout
-        self.stderr = stderr
-        self.base_env = environ
-        self.wsgi_multithread = multithread
-        self.wsgi_multiprocess = multiprocess
-
+    __init__ = _HandlerCore._simple_init
     get_stdin = _HandlerCore._simple_get_stdin
     get_stderr = _HandlerCore._simple_get_stderr
     add_cgi_vars = _HandlerCore._simple_add_cgi_vars

@@ -30,6 +30,32 @@ impl HandlerCore {
     }
 }
 
+/// A keyword argument with a Python default: what the caller passed, or the default (so that an
+/// explicit `None` stays `None`).
+pub enum Flag {
+    Given(Py<PyAny>),
+    True,
+    False,
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(Flag::Given(obj.to_owned().unbind()))
+    }
+}
+
+impl Flag {
+    fn into_object(self, py: Python<'_>) -> Bound<'_, PyAny> {
+        match self {
+            Flag::Given(obj) => obj.into_bound(py),
+            Flag::True => pyo3::types::PyBool::new(py, true).to_owned().into_any(),
+            Flag::False => pyo3::types::PyBool::new(py, false).to_owned().into_any(),
+        }
+    }
+}
+
 fn not_implemented() -> PyErr {
     PyNotImplementedError::new_err(())
 }
@@ -226,6 +252,32 @@ impl HandlerCore {
     /// Holds the GIL (no I/O): always raises NotImplementedError.
     fn add_cgi_vars(&self) -> PyResult<()> {
         Err(not_implemented())
+    }
+
+    /// Initialize self with the streams, the base environ and the flags (SimpleHandler.__init__).
+    ///
+    /// Holds the GIL (no I/O).
+    #[pyo3(
+        signature = (stdin, stdout, stderr, environ, multithread=Flag::True, multiprocess=Flag::False),
+        text_signature = "(self, stdin, stdout, stderr, environ, multithread=True, multiprocess=False)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn _simple_init(
+        slf: &Bound<'_, Self>,
+        stdin: &Bound<'_, PyAny>,
+        stdout: &Bound<'_, PyAny>,
+        stderr: &Bound<'_, PyAny>,
+        environ: &Bound<'_, PyAny>,
+        multithread: Flag,
+        multiprocess: Flag,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        simple::init(
+            slf.as_any(),
+            [stdin, stdout, stderr, environ],
+            &multithread.into_object(py),
+            &multiprocess.into_object(py),
+        )
     }
 
     /// SimpleHandler.get_stdin: the input stream given to the constructor.

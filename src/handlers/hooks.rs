@@ -115,7 +115,32 @@ impl Hook {
     }
 
     fn from_name(name: &str) -> Option<Hook> {
-        Hook::ALL.iter().copied().find(|h| h.name() == name)
+        Some(match name {
+            "setup_environ" => Hook::SetupEnviron,
+            "finish_response" => Hook::FinishResponse,
+            "get_scheme" => Hook::GetScheme,
+            "set_content_length" => Hook::SetContentLength,
+            "cleanup_headers" => Hook::CleanupHeaders,
+            "start_response" => Hook::StartResponse,
+            "_convert_string_type" => Hook::ConvertStringType,
+            "send_preamble" => Hook::SendPreamble,
+            "write" => Hook::Write,
+            "sendfile" => Hook::Sendfile,
+            "finish_content" => Hook::FinishContent,
+            "close" => Hook::Close,
+            "send_headers" => Hook::SendHeaders,
+            "result_is_file" => Hook::ResultIsFile,
+            "client_is_modern" => Hook::ClientIsModern,
+            "log_exception" => Hook::LogException,
+            "handle_error" => Hook::HandleError,
+            "error_output" => Hook::ErrorOutput,
+            "_write" => Hook::RawWrite,
+            "_flush" => Hook::RawFlush,
+            "get_stdin" => Hook::GetStdin,
+            "get_stderr" => Hook::GetStderr,
+            "add_cgi_vars" => Hook::AddCgiVars,
+            _ => return None,
+        })
     }
 }
 

@@ -4,8 +4,22 @@ use pyo3::exceptions::PyDeprecationWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use super::support::attr;
+use super::support::{attr, set_attr};
 
+/// `SimpleHandler.__init__`: the attributes CPython sets, in its order.
+pub fn init(
+    slf: &Bound<'_, PyAny>,
+    [stdin, stdout, stderr, environ]: [&Bound<'_, PyAny>; 4],
+    multithread: &Bound<'_, PyAny>,
+    multiprocess: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    set_attr!(slf, "stdin", stdin)?;
+    set_attr!(slf, "stdout", stdout)?;
+    set_attr!(slf, "stderr", stderr)?;
+    set_attr!(slf, "base_env", environ)?;
+    set_attr!(slf, "wsgi_multithread", multithread)?;
+    set_attr!(slf, "wsgi_multiprocess", multiprocess)
+}
 
 pub fn get_stdin<'py>(slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     attr!(slf, "stdin")
