@@ -25,5 +25,8 @@ fn module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 /// `k, v = item`, raising exactly what Python's unpacking raises for anything else.
 pub fn unpack2<'py>(item: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     let py = item.py();
-    Ok(module(py)?.getattr("unpack2")?.call1((item,))?.cast_into::<PyTuple>()?)
+    Ok(module(py)?
+        .getattr("unpack2")?
+        .call1((item,))?
+        .cast_into::<PyTuple>()?)
 }

@@ -569,7 +569,7 @@ fn is_https(env: &Environ<'_, '_>, py: Python<'_>) -> PyResult<bool> {
 /// Holds the GIL (no I/O).
 #[pyfunction]
 #[pyo3(signature = (environ))]
-fn guess_scheme<'py>(
+pub fn guess_scheme<'py>(
     py: Python<'py>,
     environ: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyString>> {
@@ -823,7 +823,7 @@ fn setup_testing_defaults(py: Python<'_>, environ: &Bound<'_, PyAny>) -> PyResul
 /// Holds the GIL (no I/O).
 #[pyfunction]
 #[pyo3(signature = (header_name))]
-fn is_hop_by_hop(py: Python<'_>, header_name: &Bound<'_, PyAny>) -> PyResult<bool> {
+pub fn is_hop_by_hop(py: Python<'_>, header_name: &Bound<'_, PyAny>) -> PyResult<bool> {
     if let Some(name) = fast_str(header_name) {
         if name.is_ascii() {
             return Ok(is_hop_by_hop_ascii(name));

@@ -560,7 +560,10 @@ def test_read_environ_matches_stdlib(monkeypatch):
 
 header_names = st.sampled_from(["Content-Type", "X-Thing", "Set-Cookie", "content-length", "Date",
                                 "Server", "Connection", "TE", "X-\u00e9"])
-header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x17F), max_size=12)
+# \x7f is left out: our Headers refuses it, as current CPython does (3.11 accepts it).
+header_values = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x17F, exclude_characters="\x7f"), max_size=12
+)
 statuses = st.one_of(
     st.builds(lambda c, r: f"{c} {r}", st.integers(100, 599), st.text(max_size=10)),
     st.text(max_size=8),

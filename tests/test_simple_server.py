@@ -27,6 +27,7 @@ import wsgiref_rs.handlers
 import wsgiref_rs.simple_server as ours
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tracebacks import without_library_frames
 
 MODULES = pytest.mark.parametrize("mod", [std, ours], ids=["stdlib", "ours"])
 DIFF_SETTINGS = settings(
@@ -70,7 +71,7 @@ LOG_STAMP = re.compile(r"\[[^\]]*\d\d:\d\d:\d\d\]")
 
 
 def normalize_log(text):
-    return LOG_STAMP.sub("[<time>]", text)
+    return without_library_frames(LOG_STAMP.sub("[<time>]", text))
 
 
 def recording_app(seen):
@@ -943,7 +944,14 @@ def test_python_m_serves_demo_app_once_like_the_stdlib(tmp_path):
 
     head, body = split_response(response)
     std_head, std_body = split_response(std_response)
-    assert head == std_head
+
+    def without_length(lines, body):
+        # The body names FileWrapper's module (wsgiref_rs.util, not wsgiref.util), so the
+        # lengths differ: each must match its own body.
+        assert f"Content-Length: {len(body)}".encode() in lines
+        return [line for line in lines if not line.startswith(b"Content-Length:")]
+
+    assert without_length(head, body) == without_length(std_head, std_body)
     assert head[0] == b"HTTP/1.0 200 OK"
     assert b"Content-Type: text/plain; charset=utf-8" in head
     assert body.startswith(b"Hello world!\n\n")
@@ -958,8 +966,11 @@ def test_python_m_serves_demo_app_once_like_the_stdlib(tmp_path):
 
     assert environ_lines(body) == environ_lines(std_body)
     assert "PATH_INFO = '/xyz'" in body.decode() and "QUERY_STRING = 'abc'" in body.decode()
-    assert normalize_log(err) == normalize_log(std_err)
-    assert '"GET /xyz?abc HTTP/1.0" 200' in err
+    # The access log gives each its own body length.
+    assert normalize_log(err).replace(str(len(body)), "<n>") == normalize_log(std_err).replace(
+        str(len(std_body)), "<n>"
+    )
+    assert f'"GET /xyz?abc HTTP/1.0" 200 {len(body)}' in err
 
 
 def test_shared_handlers_are_the_projects():

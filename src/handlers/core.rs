@@ -65,7 +65,9 @@ impl HandlerCore {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        HandlerCore { dispatch: AtomicU64::new(0) }
+        HandlerCore {
+            dispatch: AtomicU64::new(0),
+        }
     }
 
     /// Invoke the application.
@@ -124,7 +126,13 @@ impl HandlerCore {
         headers: &Bound<'py, PyAny>,
         exc_info: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        response::start_response(slf.as_any(), Self::dispatch(slf)?, status, headers, exc_info)
+        response::start_response(
+            slf.as_any(),
+            Self::dispatch(slf)?,
+            status,
+            headers,
+            exc_info,
+        )
     }
 
     /// Convert/check value type.

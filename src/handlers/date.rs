@@ -19,7 +19,11 @@ const YEAR_10000: i64 = 253_402_300_800;
 pub fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (hh, mm, ss) = ((rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32);
+    let (hh, mm, ss) = (
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    );
     // 1970-01-01 was a Thursday (weekday 3 when Monday is 0).
     let weekday = (days + 3).rem_euclid(7) as u32;
     let z = days + 719_468;
@@ -104,8 +108,18 @@ pub fn format_date_time(timestamp: &Bound<'_, PyAny>) -> PyResult<String> {
     // struct_time is a tuple subclass.
     let tm = tm.cast_into::<PyTuple>()?;
     let field = |i: usize| -> PyResult<i64> { tm.get_item(i)?.extract::<i64>() };
-    let (y, mo, d, hh, mm, ss, wd) = (field(0)?, field(1)?, field(2)?, field(3)?, field(4)?, field(5)?, field(6)?);
-    Ok(format_fields(y, mo as u32, d as u32, hh as u32, mm as u32, ss as u32, wd as u32))
+    let (y, mo, d, hh, mm, ss, wd) = (
+        field(0)?,
+        field(1)?,
+        field(2)?,
+        field(3)?,
+        field(4)?,
+        field(5)?,
+        field(6)?,
+    );
+    Ok(format_fields(
+        y, mo as u32, d as u32, hh as u32, mm as u32, ss as u32, wd as u32,
+    ))
 }
 
 #[cfg(test)]

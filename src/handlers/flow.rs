@@ -69,15 +69,31 @@ pub fn setup_environ(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
         _ => call_py(slf, Hook::GetStderr)?,
     };
     set_key(&env, pyo3::intern!(py, "wsgi.errors"), &stderr)?;
-    set_key(&env, pyo3::intern!(py, "wsgi.version"), &attr!(slf, "wsgi_version")?)?;
-    set_key(&env, pyo3::intern!(py, "wsgi.run_once"), &attr!(slf, "wsgi_run_once")?)?;
+    set_key(
+        &env,
+        pyo3::intern!(py, "wsgi.version"),
+        &attr!(slf, "wsgi_version")?,
+    )?;
+    set_key(
+        &env,
+        pyo3::intern!(py, "wsgi.run_once"),
+        &attr!(slf, "wsgi_run_once")?,
+    )?;
     let scheme = match d.get(Hook::GetScheme) {
         Impl::Python => call_py(slf, Hook::GetScheme)?,
         _ => get_scheme(slf)?,
     };
     set_key(&env, pyo3::intern!(py, "wsgi.url_scheme"), &scheme)?;
-    set_key(&env, pyo3::intern!(py, "wsgi.multithread"), &attr!(slf, "wsgi_multithread")?)?;
-    set_key(&env, pyo3::intern!(py, "wsgi.multiprocess"), &attr!(slf, "wsgi_multiprocess")?)?;
+    set_key(
+        &env,
+        pyo3::intern!(py, "wsgi.multithread"),
+        &attr!(slf, "wsgi_multithread")?,
+    )?;
+    set_key(
+        &env,
+        pyo3::intern!(py, "wsgi.multiprocess"),
+        &attr!(slf, "wsgi_multiprocess")?,
+    )?;
     let wrapper = attr!(slf, "wsgi_file_wrapper")?;
     if !wrapper.is_none() {
         set_key(&env, pyo3::intern!(py, "wsgi.file_wrapper"), &wrapper)?;
@@ -85,7 +101,10 @@ pub fn setup_environ(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
     if attr!(slf, "origin_server")?.is_truthy()? {
         let software = attr!(slf, "server_software")?;
         if software.is_truthy()? {
-            env.call_method1(pyo3::intern!(py, "setdefault"), ("SERVER_SOFTWARE", software))?;
+            env.call_method1(
+                pyo3::intern!(py, "setdefault"),
+                ("SERVER_SOFTWARE", software),
+            )?;
         }
     }
     Ok(())
@@ -93,7 +112,7 @@ pub fn setup_environ(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
 
 /// `guess_scheme(self.environ)`.
 pub fn get_scheme<'py>(slf: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    crate::util::guess_scheme(&attr!(slf, "environ")?)
+    Ok(crate::util::guess_scheme(slf.py(), &attr!(slf, "environ")?)?.into_any())
 }
 
 fn hook_finish_response(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
@@ -222,10 +241,9 @@ pub fn handle_error(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
         let environ = attr!(slf, "environ")?;
         let start_response = attr!(slf, "start_response")?;
         let result = match d.get(Hook::ErrorOutput) {
-            Impl::Python => slf.call_method1(
-                pyo3::intern!(py, "error_output"),
-                (environ, start_response),
-            )?,
+            Impl::Python => {
+                slf.call_method1(pyo3::intern!(py, "error_output"), (environ, start_response))?
+            }
             _ => error_output(slf, &environ, &start_response)?.into_any(),
         };
         set_attr!(slf, "result", result)?;

@@ -262,7 +262,10 @@ fn for_type(ty: &Bound<'_, PyType>) -> PyResult<Dispatch> {
     // The lookups above give the type a valid tag if it had none.
     let tag = version_tag(ty);
     if tag != 0 {
-        BY_TYPE.lock().get_or_insert_with(HashMap::new).insert(key, (tag, d));
+        BY_TYPE
+            .lock()
+            .get_or_insert_with(HashMap::new)
+            .insert(key, (tag, d));
     }
     Ok(d)
 }

@@ -12,7 +12,7 @@ use super::date::http_date_now;
 use super::flow::call_py;
 use super::hooks::{Dispatch, Hook, Impl};
 use super::simple;
-use super::support::{asserts_enabled, assertion, attr, reraise, set_attr};
+use super::support::{assertion, asserts_enabled, attr, reraise, set_attr};
 use crate::latin1::push_latin1;
 
 /// The largest body chunk copied in behind the headers rather than written on its own.
@@ -27,7 +27,11 @@ struct Output<'a, 'py> {
 
 impl<'a, 'py> Output<'a, 'py> {
     fn new(slf: &'a Bound<'py, PyAny>, d: Dispatch) -> Self {
-        Output { slf, d, pending: Vec::new() }
+        Output {
+            slf,
+            d,
+            pending: Vec::new(),
+        }
     }
 
     fn gathering(&self) -> bool {
@@ -40,7 +44,10 @@ impl<'a, 'py> Output<'a, 'py> {
             Ok(())
         } else {
             self.slf
-                .call_method1(pyo3::intern!(self.slf.py(), "_write"), (PyBytes::new(self.slf.py(), bytes),))
+                .call_method1(
+                    pyo3::intern!(self.slf.py(), "_write"),
+                    (PyBytes::new(self.slf.py(), bytes),),
+                )
                 .map(drop)
         }
     }
@@ -50,7 +57,13 @@ impl<'a, 'py> Output<'a, 'py> {
     fn push_object(&mut self, data: &Bound<'py, PyAny>) -> PyResult<()> {
         if self.gathering() && !self.pending.is_empty() {
             // Small chunks ride along with the headers; big ones go on their own, uncopied.
-            if let Ok(b) = data.cast::<PyBytes>().map(|b| b.as_bytes()).ok().filter(|b| b.len() <= GATHER_LIMIT).ok_or(()) {
+            if let Ok(b) = data
+                .cast::<PyBytes>()
+                .map(|b| b.as_bytes())
+                .ok()
+                .filter(|b| b.len() <= GATHER_LIMIT)
+                .ok_or(())
+            {
                 self.pending.extend_from_slice(b);
                 return Ok(());
             }
@@ -58,7 +71,10 @@ impl<'a, 'py> Output<'a, 'py> {
         self.flush()?;
         match self.d.get(Hook::RawWrite) {
             Impl::Simple => simple::write(self.slf, data),
-            _ => self.slf.call_method1(pyo3::intern!(self.slf.py(), "_write"), (data,)).map(drop),
+            _ => self
+                .slf
+                .call_method1(pyo3::intern!(self.slf.py(), "_write"), (data,))
+                .map(drop),
         }
     }
 
@@ -123,10 +139,12 @@ pub fn start_response<'py>(
             let (name, value) = unpack_pair(&item?)?;
             let name = convert(&name, "Header name")?;
             let value = convert(&value, "Header value")?;
-            if crate::util::is_hop_by_hop_obj(&name)? {
+            if crate::util::is_hop_by_hop(py, &name)? {
                 let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
                     .call_method1(pyo3::intern!(py, "format"), (name, value))?;
-                return Err(pyo3::exceptions::PyAssertionError::new_err(message.unbind()));
+                return Err(pyo3::exceptions::PyAssertionError::new_err(
+                    message.unbind(),
+                ));
             }
         }
     }
@@ -150,7 +168,11 @@ fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
     if status.len()? < 4 {
         return Err(assertion("Status must be at least 4 characters"));
     }
-    let ascii = status.cast_exact::<PyString>().ok().and_then(|s| s.to_str().ok()).map(str::as_bytes);
+    let ascii = status
+        .cast_exact::<PyString>()
+        .ok()
+        .and_then(|s| s.to_str().ok())
+        .map(str::as_bytes);
     let digits = match ascii {
         Some(b) if b.is_ascii() => b[..3].iter().all(u8::is_ascii_digit),
         _ => status
@@ -181,12 +203,20 @@ pub fn convert_string_type<'py>(
     let py = value.py();
     let message = PyString::new(py, "{0} must be of type str (got {1})")
         .call_method1(pyo3::intern!(py, "format"), (title, value.repr()?))?;
-    Err(pyo3::exceptions::PyAssertionError::new_err(message.unbind()))
+    Err(pyo3::exceptions::PyAssertionError::new_err(
+        message.unbind(),
+    ))
 }
 
-pub fn hook_write<'py>(slf: &Bound<'py, PyAny>, d: Dispatch, data: &Bound<'py, PyAny>) -> PyResult<()> {
+pub fn hook_write<'py>(
+    slf: &Bound<'py, PyAny>,
+    d: Dispatch,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<()> {
     match d.get(Hook::Write) {
-        Impl::Python => slf.call_method1(pyo3::intern!(slf.py(), "write"), (data,)).map(drop),
+        Impl::Python => slf
+            .call_method1(pyo3::intern!(slf.py(), "write"), (data,))
+            .map(drop),
         _ => write(slf, d, data),
     }
 }
@@ -263,7 +293,11 @@ fn send_preamble(out: &mut Output<'_, '_>) -> PyResult<()> {
     let status = attr!(slf, "status")?;
     if attr!(slf, "origin_server")?.is_truthy()? {
         if hook_client_is_modern(slf, out.d)? {
-            let line = format_line(py, "HTTP/%s %s\r\n", &[&attr!(slf, "http_version")?, &status])?;
+            let line = format_line(
+                py,
+                "HTTP/%s %s\r\n",
+                &[&attr!(slf, "http_version")?, &status],
+            )?;
             out.push(&line)?;
             let headers = attr!(slf, "headers")?;
             if !headers.contains("Date")? {
@@ -282,11 +316,18 @@ fn send_preamble(out: &mut Output<'_, '_>) -> PyResult<()> {
 
 /// `(template % args).encode('iso-8859-1')`: in Rust for ASCII strings, through the interpreter
 /// for anything else (so `str()` of odd objects and encoding errors are Python's own).
-fn format_line(py: Python<'_>, template: &'static str, args: &[&Bound<'_, PyAny>]) -> PyResult<Vec<u8>> {
+fn format_line(
+    py: Python<'_>,
+    template: &'static str,
+    args: &[&Bound<'_, PyAny>],
+) -> PyResult<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     let mut pieces = template.split("%s");
     let plain = args.iter().all(|a| {
-        a.cast_exact::<PyString>().ok().and_then(|s| s.to_str().ok()).is_some_and(str::is_ascii)
+        a.cast_exact::<PyString>()
+            .ok()
+            .and_then(|s| s.to_str().ok())
+            .is_some_and(str::is_ascii)
     });
     if plain {
         for arg in args {
@@ -313,7 +354,10 @@ pub fn finish_content(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
     if attr!(slf, "headers_sent")?.is_truthy()? {
         return Ok(());
     }
-    attr!(slf, "headers")?.call_method1(pyo3::intern!(slf.py(), "setdefault"), ("Content-Length", "0"))?;
+    attr!(slf, "headers")?.call_method1(
+        pyo3::intern!(slf.py(), "setdefault"),
+        ("Content-Length", "0"),
+    )?;
     with_output(slf, d, send_headers_step)
 }
 
@@ -371,5 +415,7 @@ pub fn client_is_modern(slf: &Bound<'_, PyAny>) -> PyResult<bool> {
             }
         }
     }
-    protocol.call_method0(pyo3::intern!(py, "upper"))?.ne("HTTP/0.9")
+    protocol
+        .call_method0(pyo3::intern!(py, "upper"))?
+        .ne("HTTP/0.9")
 }

@@ -81,7 +81,11 @@ pub fn while_handling<T>(
     if let Some(tb) = &tb {
         value.setattr(pyo3::intern!(py, "__traceback__"), tb)?;
     }
-    let mut saved = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+    let mut saved = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
     // SAFETY: PyErr_GetExcInfo hands us new references (or NULL), which PyErr_SetExcInfo below
     // steals back when we restore them; the references we install are new ones we own (into_ptr).
     unsafe {
@@ -100,7 +104,10 @@ pub fn while_handling<T>(
 
 /// A traceback for an exception raised in Rust, which has none: one entry for the Python frame
 /// that called into us, as the interpreter would add had the exception passed through it.
-fn traceback_here<'py>(py: Python<'py>, err: &PyErr) -> Option<Bound<'py, pyo3::types::PyTraceback>> {
+fn traceback_here<'py>(
+    py: Python<'py>,
+    err: &PyErr,
+) -> Option<Bound<'py, pyo3::types::PyTraceback>> {
     // SAFETY: PyEval_GetFrame returns a borrowed frame (or NULL); PyTraceBack_Here adds an entry
     // for it to the exception currently set, which we set just before and fetch right after.
     unsafe {
@@ -116,7 +123,10 @@ fn traceback_here<'py>(py: Python<'py>, err: &PyErr) -> Option<Bound<'py, pyo3::
 
 /// `sys.exc_info()`, the exception currently being handled.
 pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    Ok(py.import("sys")?.call_method0("exc_info")?.cast_into::<PyTuple>()?)
+    Ok(py
+        .import("sys")?
+        .call_method0("exc_info")?
+        .cast_into::<PyTuple>()?)
 }
 
 /// What a bare `raise` does: re-raise the exception being handled.
