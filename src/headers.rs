@@ -101,87 +101,6 @@ fn push_param(out: &mut String, key: &str, value: &str) {
     out.push('"');
 }
 
-/// Encodes `s` as ISO-8859-1, or `None` if it holds a character above U+00FF.
-fn latin1(s: &str) -> Option<Vec<u8>> {
-    if s.is_ascii() {
-        return Some(s.as_bytes().to_vec());
-    }
-    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Interpreter helpers for the rare paths.
-// ---------------------------------------------------------------------------------------------
-
-/// Python source of the few helpers whose exact semantics (error messages included) are easiest
-/// to get by letting the interpreter run them. Compiled once.
-const HELPER_SOURCE: &std::ffi::CStr = cr#"
-def unpack_pair(item):
-    first, second = item
-    return first, second
-
-
-def format_param(key, value):
-    if value is not None and len(value) > 0:
-        value = value.replace('\\', '\\\\').replace('"', '\\"')
-        return '%s="%s"' % (key, value)
-    return key
-"#;
-
-/// The compiled helper functions.
-struct Helpers {
-    /// `unpack_pair(item)`: `first, second = item` with Python's unpacking errors.
-    unpack_pair: Py<PyAny>,
-    /// `format_param(key, value)`: one MIME parameter, for values of any type.
-    format_param: Py<PyAny>,
-}
-
-static HELPERS: PyOnceLock<Helpers> = PyOnceLock::new();
-
-fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
-    HELPERS.get_or_try_init(py, || {
-        let module = PyModule::from_code(
-            py,
-            HELPER_SOURCE,
-            c"<wsgiref_rs.headers helpers>",
-            c"wsgiref_rs._headers_helpers",
-        )?;
-        Ok(Helpers {
-            unpack_pair: module.getattr("unpack_pair")?.unbind(),
-            format_param: module.getattr("format_param")?.unbind(),
-        })
-    })
-}
-
-/// Whether `__debug__` is true, i.e. Python was not started with `-O`: CPython only checks the
-/// initial list of `Headers(...)` then.
-fn debug_checks(py: Python<'_>) -> PyResult<bool> {
-    static DEBUG: PyOnceLock<bool> = PyOnceLock::new();
-    DEBUG
-        .get_or_try_init(py, || {
-            let optimize: i64 = py
-                .import("sys")?
-                .getattr("flags")?
-                .getattr("optimize")?
-                .extract()?;
-            Ok::<bool, PyErr>(optimize == 0)
-        })
-        .copied()
-}
-
-/// `first, second = item`, fast for an exact 2-tuple, else through the interpreter.
-fn unpack_pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    if let Ok(t) = item.cast_exact::<PyTuple>() {
-        if t.len() == 2 {
-            return Ok((t.get_item(0)?, t.get_item(1)?));
-        }
-    }
-    let py = item.py();
-    let pair = helpers(py)?.unpack_pair.bind(py).call1((item,))?;
-    let pair = pair.cast_into::<PyTuple>()?;
-    Ok((pair.get_item(0)?, pair.get_item(1)?))
-}
-
 /// `item[index]`, fast for an exact tuple long enough, else through the interpreter.
 /// The flag says whether Python code may have run.
 fn item_at<'py>(item: &Bound<'py, PyAny>, index: usize) -> PyResult<(Bound<'py, PyAny>, bool)> {
@@ -480,7 +399,7 @@ fn get_impl<'py>(
     while i < list.len() {
         let item = list.get_item(i)?;
         i += 1;
-        let (key, value) = unpack_pair(&item)?;
+        let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
         if needle.compare(&key, text, CompareOp::Eq, &mut ran_python)? {
             return Ok(value);
         }
@@ -692,13 +611,13 @@ impl Headers {
             Some(_) => return Err(PyTypeError::new_err(NOT_A_LIST_MESSAGE)),
         };
         slf.get().set_list(list.clone());
-        if debug_checks(py)? {
+        if crate::pyhelpers::debug_enabled(py) {
             let conv = Conv::of(slf)?;
             let mut i = 0;
             while i < list.len() {
                 let item = list.get_item(i)?;
                 i += 1;
-                let (key, value) = unpack_pair(&item)?;
+                let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
                 conv.convert(key, true)?;
                 conv.convert(value, false)?;
             }
@@ -893,7 +812,7 @@ impl Headers {
         let text = if inherits(slf, &STR)? {
             let list = slf.get().list(py);
             if let Some(text) = render_fast(&list) {
-                if let Some(bytes) = latin1(&text) {
+                if let Some(bytes) = crate::latin1::encode(&text) {
                     return Ok(PyBytes::new(py, &bytes).into_any());
                 }
                 PyString::new(py, &text).into_any()
@@ -964,7 +883,7 @@ impl Headers {
                     parts.append(dashed(&key)?)?;
                 } else {
                     let value = conv.convert(value, false)?;
-                    let format_param = helpers(py)?.format_param.bind(py);
+                    let format_param = crate::pyhelpers::format_param(py)?;
                     parts.append(format_param.call1((dashed(&key)?, value))?)?;
                 }
             }
@@ -1001,7 +920,7 @@ fn pick<'py>(slf: &Bound<'py, Headers>, index: usize) -> PyResult<Bound<'py, PyL
     while i < list.len() {
         let item = list.get_item(i)?;
         i += 1;
-        let (key, value) = unpack_pair(&item)?;
+        let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
         out.push(if index == 0 { key } else { value });
     }
     PyList::new(py, out)
@@ -1083,7 +1002,7 @@ pub fn pairs<'py>(
     while i < list.len() {
         let item = list.get_item(i)?;
         i += 1;
-        out.push(unpack_pair(&item)?);
+        out.push(crate::pyhelpers::unpack_pair(&item)?);
     }
     Ok(out)
 }
@@ -1180,6 +1099,7 @@ mod tests {
 
     #[test]
     fn latin1_encoding() {
+        use crate::latin1::encode as latin1;
         let cases: &[(&str, Option<&[u8]>)] = &[
             ("", Some(b"")),
             ("abc", Some(b"abc")),

@@ -24,3 +24,11 @@ pub fn push_latin1(buf: &mut Vec<u8>, s: &Bound<'_, PyString>) -> PyResult<()> {
     buf.extend_from_slice(encoded.cast::<PyBytes>()?.as_bytes());
     Ok(())
 }
+
+/// Encodes Rust text as Latin-1, or `None` if it holds a character above U+00FF.
+pub fn encode(s: &str) -> Option<Vec<u8>> {
+    if s.is_ascii() {
+        return Some(s.as_bytes().to_vec());
+    }
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+}

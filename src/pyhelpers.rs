@@ -1,32 +1,77 @@
-//! Tiny Python helpers for the rare paths where the interpreter's own semantics are the spec.
+//! Tiny Python helpers for the rare paths where the interpreter's own semantics are the spec,
+//! and the one interpreter flag the stdlib's checks depend on.
 //!
-//! Compiled once, on first use. The fast paths never touch them.
+//! The helpers are compiled once, on first use; the fast paths never touch them.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyModule, PyTuple};
 
-const SOURCE: &std::ffi::CStr = c"
-def unpack2(item):
-    k, v = item
-    return k, v
-";
+/// Python source of the helpers whose exact semantics (error messages included) are easiest to
+/// get by letting the interpreter run them.
+const SOURCE: &std::ffi::CStr = cr#"
+def unpack_pair(item):
+    first, second = item
+    return first, second
 
-fn module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
-    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    MODULE
-        .get_or_try_init(py, || {
-            PyModule::from_code(py, SOURCE, c"<wsgiref_rs helpers>", c"wsgiref_rs._helpers")
-                .map(Bound::unbind)
-        })
-        .map(|m| m.bind(py))
+
+def format_param(key, value):
+    if value is not None and len(value) > 0:
+        value = value.replace('\\', '\\\\').replace('"', '\\"')
+        return '%s="%s"' % (key, value)
+    return key
+"#;
+
+struct Helpers {
+    /// `unpack_pair(item)`: `first, second = item` with Python's unpacking errors.
+    unpack_pair: Py<PyAny>,
+    /// `format_param(key, value)`: one MIME parameter, for values of any type.
+    format_param: Py<PyAny>,
 }
 
-/// `k, v = item`, raising exactly what Python's unpacking raises for anything else.
-pub fn unpack2<'py>(item: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+fn helpers(py: Python<'_>) -> PyResult<&Helpers> {
+    static HELPERS: PyOnceLock<Helpers> = PyOnceLock::new();
+    HELPERS.get_or_try_init(py, || {
+        let module =
+            PyModule::from_code(py, SOURCE, c"<wsgiref_rs helpers>", c"wsgiref_rs._helpers")?;
+        Ok(Helpers {
+            unpack_pair: module.getattr("unpack_pair")?.unbind(),
+            format_param: module.getattr("format_param")?.unbind(),
+        })
+    })
+}
+
+/// `first, second = item`: fast for an exact 2-tuple, else through the interpreter, so anything
+/// else unpacks (or fails to) exactly as in Python.
+pub fn unpack_pair<'py>(
+    item: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if let Ok(t) = item.cast_exact::<PyTuple>() {
+        if t.len() == 2 {
+            return Ok((t.get_item(0)?, t.get_item(1)?));
+        }
+    }
     let py = item.py();
-    Ok(module(py)?
-        .getattr("unpack2")?
-        .call1((item,))?
-        .cast_into::<PyTuple>()?)
+    let pair = helpers(py)?.unpack_pair.bind(py).call1((item,))?;
+    let pair = pair.cast_into::<PyTuple>()?;
+    Ok((pair.get_item(0)?, pair.get_item(1)?))
+}
+
+/// The `format_param(key, value)` helper (the stdlib's `_formatparam` with `quote=1`).
+pub fn format_param(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    Ok(helpers(py)?.format_param.bind(py))
+}
+
+/// True unless Python runs with `-O`: CPython strips `assert` statements and `if __debug__:`
+/// blocks then, and we skip the same checks.
+pub fn debug_enabled(py: Python<'_>) -> bool {
+    static ENABLED: PyOnceLock<bool> = PyOnceLock::new();
+    *ENABLED.get_or_init(py, || {
+        py.import("sys")
+            .and_then(|sys| sys.getattr("flags"))
+            .and_then(|flags| flags.getattr("optimize"))
+            .and_then(|o| o.extract::<i64>())
+            .map(|o| o == 0)
+            .unwrap_or(true)
+    })
 }

@@ -12,8 +12,10 @@ use super::date::http_date_now;
 use super::flow::call_py;
 use super::hooks::{Dispatch, Hook, Impl};
 use super::simple;
-use super::support::{assertion, asserts_enabled, attr, reraise, set_attr};
+use super::support::{assertion, attr, reraise, set_attr};
+use crate::headers::Headers;
 use crate::latin1::push_latin1;
+use crate::pyhelpers::{debug_enabled, unpack_pair};
 
 /// The largest body chunk copied in behind the headers rather than written on its own.
 const GATHER_LIMIT: usize = 64 * 1024;
@@ -133,7 +135,7 @@ pub fn start_response<'py>(
         }
     };
     let status = convert(status, "Status")?;
-    if asserts_enabled(py) {
+    if debug_enabled(py) {
         check_status(&status)?;
         for item in headers.try_iter()? {
             let (name, value) = unpack_pair(&item?)?;
@@ -149,17 +151,6 @@ pub fn start_response<'py>(
         }
     }
     attr!(slf, "write")
-}
-
-/// `k, v = item`, with Python's own unpacking errors for anything but a 2-tuple.
-fn unpack_pair<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    if let Ok(t) = item.cast_exact::<PyTuple>() {
-        if t.len() == 2 {
-            return Ok((t.get_item(0)?, t.get_item(1)?));
-        }
-    }
-    let pair = crate::pyhelpers::unpack2(item)?;
-    Ok((pair.get_item(0)?, pair.get_item(1)?))
 }
 
 /// The three assertions CPython makes on a status string.
@@ -223,7 +214,7 @@ pub fn hook_write<'py>(
 
 pub fn write<'py>(slf: &Bound<'py, PyAny>, d: Dispatch, data: &Bound<'py, PyAny>) -> PyResult<()> {
     let py = slf.py();
-    if asserts_enabled(py) && !data.is_exact_instance_of::<PyBytes>() {
+    if debug_enabled(py) && !data.is_exact_instance_of::<PyBytes>() {
         return Err(assertion("write() argument must be a bytes instance"));
     }
     if !attr!(slf, "status")?.is_truthy()? {
@@ -273,12 +264,8 @@ fn send_headers(out: &mut Output<'_, '_>) -> PyResult<()> {
             }
             _ => send_preamble(out)?,
         }
-        let headers = attr!(slf, "headers")?;
-        // SAFETY: PyObject_Bytes is `bytes(obj)`: a new reference, or NULL with an exception set.
-        let bytes = unsafe {
-            Bound::from_owned_ptr_or_err(slf.py(), pyo3::ffi::PyObject_Bytes(headers.as_ptr()))?
-        };
-        out.push(bytes.cast::<PyBytes>()?.as_bytes())?;
+        let bytes = headers_bytes(&attr!(slf, "headers")?)?;
+        out.push(bytes.as_bytes())?;
     }
     Ok(())
 }
@@ -300,11 +287,11 @@ fn send_preamble(out: &mut Output<'_, '_>) -> PyResult<()> {
             )?;
             out.push(&line)?;
             let headers = attr!(slf, "headers")?;
-            if !headers.contains("Date")? {
+            if !headers_contain(&headers, pyo3::intern!(py, "Date"))? {
                 out.push(format!("Date: {}\r\n", http_date_now()).as_bytes())?;
             }
             let software = attr!(slf, "server_software")?;
-            if software.is_truthy()? && !headers.contains("Server")? {
+            if software.is_truthy()? && !headers_contain(&headers, pyo3::intern!(py, "Server"))? {
                 out.push(&format_line(py, "Server: %s\r\n", &[&software])?)?;
             }
         }
@@ -343,6 +330,26 @@ fn format_line(
     Ok(out)
 }
 
+/// `name in headers`, through our Headers' Rust API when it is one.
+fn headers_contain(headers: &Bound<'_, PyAny>, name: &Bound<'_, PyString>) -> PyResult<bool> {
+    match headers.cast::<Headers>() {
+        Ok(h) => crate::headers::contains(h, name.as_any()),
+        Err(_) => headers.contains(name),
+    }
+}
+
+/// `bytes(headers)`, through our Headers' Rust API when it is one.
+fn headers_bytes<'py>(headers: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    if let Ok(h) = headers.cast::<Headers>() {
+        return crate::headers::to_bytes(h);
+    }
+    // SAFETY: PyObject_Bytes is `bytes(obj)`: a new reference, or NULL with an exception set.
+    let bytes = unsafe {
+        Bound::from_owned_ptr_or_err(headers.py(), pyo3::ffi::PyObject_Bytes(headers.as_ptr()))?
+    };
+    Ok(bytes.cast_into::<PyBytes>()?)
+}
+
 pub fn hook_finish_content(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
     match d.get(Hook::FinishContent) {
         Impl::Python => call_py(slf, Hook::FinishContent).map(drop),
@@ -369,7 +376,10 @@ fn hook_cleanup_headers(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
 }
 
 pub fn cleanup_headers(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
-    if !attr!(slf, "headers")?.contains("Content-Length")? {
+    if !headers_contain(
+        &attr!(slf, "headers")?,
+        pyo3::intern!(slf.py(), "Content-Length"),
+    )? {
         match d.get(Hook::SetContentLength) {
             Impl::Python => drop(call_py(slf, Hook::SetContentLength)?),
             _ => set_content_length(slf)?,
@@ -393,7 +403,12 @@ pub fn set_content_length(slf: &Bound<'_, PyAny>) -> PyResult<()> {
     };
     if blocks == 1 {
         let length = attr!(slf, "bytes_sent")?.str()?;
-        attr!(slf, "headers")?.set_item("Content-Length", length)?;
+        let name = pyo3::intern!(py, "Content-Length");
+        let headers = attr!(slf, "headers")?;
+        match headers.cast::<Headers>() {
+            Ok(h) => crate::headers::set(h, name.as_any(), length.as_any())?,
+            Err(_) => headers.set_item(name, length)?,
+        }
     }
     Ok(())
 }

@@ -3,7 +3,6 @@
 
 use pyo3::exceptions::{PyAssertionError, PyAttributeError, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 /// `self.<name>` with an interned name.
@@ -21,20 +20,6 @@ macro_rules! set_attr {
 }
 
 pub(crate) use {attr, set_attr};
-
-/// True unless Python runs with `-O`, in which case CPython strips `assert` statements and
-/// `if __debug__:` blocks; we skip the same checks.
-pub fn asserts_enabled(py: Python<'_>) -> bool {
-    static ENABLED: PyOnceLock<bool> = PyOnceLock::new();
-    *ENABLED.get_or_init(py, || {
-        py.import("sys")
-            .and_then(|sys| sys.getattr("flags"))
-            .and_then(|flags| flags.getattr("optimize"))
-            .and_then(|o| o.extract::<i64>())
-            .map(|o| o == 0)
-            .unwrap_or(true)
-    })
-}
 
 /// `AssertionError(message)`.
 pub fn assertion(message: impl Into<String>) -> PyErr {
