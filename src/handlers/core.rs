@@ -20,10 +20,15 @@ pub struct HandlerCore {
 }
 
 impl HandlerCore {
+    /// The hook resolution `run()` made for the request under way, if one is.
+    pub fn running_dispatch(&self) -> Option<Dispatch> {
+        Dispatch::unpack(self.dispatch.load(Ordering::Relaxed))
+    }
+
     /// The hook resolution for this handler: the one `run()` made for the current request, or a
     /// fresh one for a step called on its own.
     pub fn dispatch(slf: &Bound<'_, Self>) -> PyResult<Dispatch> {
-        match Dispatch::unpack(slf.get().dispatch.load(Ordering::Relaxed)) {
+        match slf.get().running_dispatch() {
             Some(d) => Ok(d),
             None => hooks::for_instance(slf.as_any()),
         }

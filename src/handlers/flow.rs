@@ -7,7 +7,7 @@ use pyo3::types::{PyDict, PyList, PyString};
 use super::hooks::{Dispatch, Hook, Impl};
 use super::response;
 use super::simple;
-use super::support::{attr, exc_info, optional_attr, set_attr, set_key, while_handling};
+use super::support::{attr, exc_info, set_attr, set_key, while_handling};
 
 /// Calls an overridden hook through Python.
 pub fn call_py<'py>(slf: &Bound<'py, PyAny>, hook: Hook) -> PyResult<Bound<'py, PyAny>> {
@@ -161,7 +161,7 @@ pub fn finish_response(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
             // Close the application's iterable on any error, then let the error go on.
             while_handling(py, &err, || {
                 let result = attr!(slf, "result")?;
-                if let Some(close) = optional_attr(&result, pyo3::intern!(py, "close"))? {
+                if let Some(close) = result.getattr_opt(pyo3::intern!(py, "close"))? {
                     close.call0()?;
                 }
                 Ok(())
@@ -182,7 +182,7 @@ pub fn close(slf: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = slf.py();
     let closed = (|| {
         let result = attr!(slf, "result")?;
-        if let Some(close) = optional_attr(&result, pyo3::intern!(py, "close"))? {
+        if let Some(close) = result.getattr_opt(pyo3::intern!(py, "close"))? {
             close.call0()?;
         }
         Ok(())

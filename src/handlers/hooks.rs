@@ -182,6 +182,23 @@ impl Dispatch {
         self.0 = (self.0 & !(0b11 << shift)) | (bits << shift);
     }
 
+    /// Marks that per-request state may be read from and written to the instance `__dict__`
+    /// directly: the class keeps `object`'s attribute access and has no data descriptor for any
+    /// state name, so the dict is exactly what `getattr`/`setattr` would use.
+    const PLAIN_STATE: u64 = 1 << 62;
+
+    pub fn plain_state(self) -> bool {
+        self.0 & Self::PLAIN_STATE != 0
+    }
+
+    fn set_plain_state(&mut self, plain: bool) {
+        if plain {
+            self.0 |= Self::PLAIN_STATE;
+        } else {
+            self.0 &= !Self::PLAIN_STATE;
+        }
+    }
+
     /// True when the hook runs natively (either flavour).
     pub fn native(self, hook: Hook) -> bool {
         self.get(hook) != Impl::Python
@@ -227,6 +244,48 @@ fn version_tag(ty: &Bound<'_, PyType>) -> u32 {
     unsafe { (*ty.as_type_ptr()).tp_version_tag }
 }
 
+/// The handler's per-request state attributes, set by CPython's code on the instance.
+pub const STATE_NAMES: [&str; 13] = [
+    "status",
+    "headers",
+    "result",
+    "environ",
+    "bytes_sent",
+    "headers_sent",
+    "stdin",
+    "stdout",
+    "stderr",
+    "base_env",
+    "wsgi_multithread",
+    "wsgi_multiprocess",
+    "_flush",
+];
+
+/// Whether instances of `ty` keep their state in `__dict__` with nothing in between.
+fn state_is_plain(ty: &Bound<'_, PyType>) -> PyResult<bool> {
+    let py = ty.py();
+    let object = py.get_type::<pyo3::types::PyAny>();
+    for special in ["__getattribute__", "__setattr__"] {
+        if !ty.getattr(special)?.is(&object.getattr(special)?) {
+            return Ok(false);
+        }
+    }
+    let mro = ty.getattr("__mro__")?;
+    for name in STATE_NAMES {
+        for class in mro.try_iter()? {
+            let found = class?.getattr("__dict__")?.get_item(name).ok();
+            if let Some(found) = found {
+                let kind = found.get_type();
+                if kind.hasattr("__set__")? || kind.hasattr("__delete__")? {
+                    return Ok(false);
+                }
+                break;
+            }
+        }
+    }
+    Ok(true)
+}
+
 fn resolve_type(ty: &Bound<'_, PyType>) -> PyResult<Dispatch> {
     let py = ty.py();
     let natives = native_methods(py)?;
@@ -242,6 +301,7 @@ fn resolve_type(ty: &Bound<'_, PyType>) -> PyResult<Dispatch> {
         };
         d.set(*hook, imp);
     }
+    d.set_plain_state(state_is_plain(ty)?);
     Ok(d)
 }
 

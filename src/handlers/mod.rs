@@ -19,7 +19,7 @@ mod flow;
 pub mod hooks;
 mod response;
 mod simple;
-mod support;
+pub(crate) mod support;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::HandlerCore>()?;

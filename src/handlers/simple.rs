@@ -88,5 +88,6 @@ pub fn write_bytes(slf: &Bound<'_, PyAny>, bytes: &[u8]) -> PyResult<()> {
 pub fn flush(slf: &Bound<'_, PyAny>) -> PyResult<()> {
     let stdout = attr!(slf, "stdout")?;
     stdout.call_method0(pyo3::intern!(slf.py(), "flush"))?;
-    slf.setattr(pyo3::intern!(slf.py(), "_flush"), attr!(stdout, "flush")?)
+    let flush = stdout.getattr(pyo3::intern!(slf.py(), "flush"))?;
+    set_attr!(slf, "_flush", flush)
 }

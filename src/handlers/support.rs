@@ -1,22 +1,67 @@
 //! Small pieces the handler steps share: attribute access, Python-style assertions, the
 //! "currently handled exception", and reading `sys.flags.optimize` once.
 
-use pyo3::exceptions::{PyAssertionError, PyAttributeError, PyRuntimeError};
+use pyo3::exceptions::{PyAssertionError, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
-/// `self.<name>` with an interned name.
+use super::core::HandlerCore;
+
+/// `self.<name>` with an interned name: the instance dict first when that is exact (per-request
+/// state during `run()`), else ordinary attribute access.
 macro_rules! attr {
     ($obj:expr, $name:literal) => {
-        $obj.getattr(pyo3::intern!($obj.py(), $name))
+        $crate::handlers::support::get_state($obj, pyo3::intern!($obj.py(), $name))
     };
 }
 
 /// `self.<name> = value` with an interned name.
 macro_rules! set_attr {
     ($obj:expr, $name:literal, $value:expr) => {
-        $obj.setattr(pyo3::intern!($obj.py(), $name), $value)
+        $crate::handlers::support::set_state($obj, pyo3::intern!($obj.py(), $name), $value)
     };
+}
+
+/// The instance dict of a handler being run whose class keeps its state plain (see
+/// [`Dispatch::plain_state`]); `None` when attribute access must go the ordinary way.
+fn plain_dict<'py>(slf: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    let core = slf.cast::<HandlerCore>().ok()?;
+    if !core.get().running_dispatch()?.plain_state() {
+        return None;
+    }
+    // SAFETY: PyObject_GenericGetDict returns a new reference to the instance dict (created if
+    // needed) or NULL with an exception set, which we clear: the caller falls back to getattr.
+    let dict = unsafe {
+        Bound::from_owned_ptr_or_err(
+            slf.py(),
+            pyo3::ffi::PyObject_GenericGetDict(slf.as_ptr(), std::ptr::null_mut()),
+        )
+    };
+    dict.ok()?.cast_into::<PyDict>().ok()
+}
+
+pub fn get_state<'py>(
+    slf: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(dict) = plain_dict(slf) {
+        if let Some(value) = dict.get_item(name)? {
+            return Ok(value);
+        }
+    }
+    slf.getattr(name)
+}
+
+pub fn set_state<'py, V: IntoPyObject<'py>>(
+    slf: &Bound<'py, PyAny>,
+    name: &Bound<'py, PyString>,
+    value: V,
+) -> PyResult<()> {
+    let value = pyo3::IntoPyObjectExt::into_bound_py_any(value, slf.py())?;
+    match plain_dict(slf) {
+        Some(dict) => dict.set_item(name, value),
+        None => slf.setattr(name, value),
+    }
 }
 
 pub(crate) use {attr, set_attr};
@@ -24,19 +69,6 @@ pub(crate) use {attr, set_attr};
 /// `AssertionError(message)`.
 pub fn assertion(message: impl Into<String>) -> PyErr {
     PyAssertionError::new_err(message.into())
-}
-
-/// `getattr(obj, name)` that answers `None` where `hasattr` would answer False: only an
-/// `AttributeError` means "absent"; any other exception propagates, as with `hasattr`.
-pub fn optional_attr<'py>(
-    obj: &Bound<'py, PyAny>,
-    name: &Bound<'py, pyo3::types::PyString>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    match obj.getattr(name) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_instance_of::<PyAttributeError>(obj.py()) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// `mapping[key] = value`, with the exact-dict fast path.
