@@ -14,7 +14,6 @@ import io
 import os
 import sys
 import timeit
-
 import wsgiref.handlers
 import wsgiref.util
 

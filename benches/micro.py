@@ -16,7 +16,6 @@ import platform
 import subprocess
 import sys
 import timeit
-
 import wsgiref.handlers
 import wsgiref.headers
 import wsgiref.util

@@ -10,13 +10,13 @@ import io
 import re
 import sys
 import warnings
+import wsgiref.handlers as std_handlers
+import wsgiref.util as std_util
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import wsgiref.handlers as std_handlers
-import wsgiref.util as std_util
 import wsgiref_rs.handlers as our_handlers
 import wsgiref_rs.util as our_util
 
@@ -423,7 +423,7 @@ def _logging_super(name):
 # base methods must then run their own step, not dispatch back to the override.
 SuperEverything = type("SuperEverything", (), {name: _logging_super(name) for name in HOOK_NAMES})
 
-HOOK_MIXINS = [SuperEverything, 
+HOOK_MIXINS = [SuperEverything,
     RecordWrite, CountFlush, OtherStdin, OtherStderr, ExtraCgiVars, CustomErrorOutput,
     RecordException, SwallowError, SendFile, HttpsScheme, ExtendSetup, ExtraHeader, RecordClose,
     CustomPreamble, RecordSendHeaders, UpperWrite, TrailerContent, TagStartResponse, NeverFile,

@@ -16,9 +16,10 @@ import weakref
 import wsgiref.headers as std_headers
 
 import pytest
-import wsgiref_rs.headers as rs_headers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import wsgiref_rs.headers as rs_headers
 from wsgiref_rs._native import Headers as NativeHeaders
 
 Ours = rs_headers.Headers

@@ -23,11 +23,12 @@ import wsgiref.simple_server as std
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-import wsgiref_rs.handlers
-import wsgiref_rs.simple_server as ours
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tracebacks import without_library_frames
+
+import wsgiref_rs.handlers
+import wsgiref_rs.simple_server as ours
 
 MODULES = pytest.mark.parametrize("mod", [std, ours], ids=["stdlib", "ours"])
 DIFF_SETTINGS = settings(
@@ -928,7 +929,7 @@ def test_python_m_serves_demo_app_once_like_the_stdlib(tmp_path):
         outcomes = [
             run_main(m, tmp_path) for m in ("wsgiref.simple_server", "wsgiref_rs.simple_server")
         ]
-        for out, err, code, response, _ in outcomes:
+        for _out, err, code, response, _ in outcomes:
             assert code != 0 and response is None
             assert "Address already in use" in err
         return

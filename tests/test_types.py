@@ -17,6 +17,7 @@ import wsgiref.types as std
 from collections.abc import Callable, Iterable
 
 import pytest
+
 import wsgiref_rs.types as ours
 
 PROTOCOLS = ["StartResponse", "InputStream", "ErrorStream", "FileWrapper", "_Readable"]

@@ -16,9 +16,10 @@ import wsgiref.validate as std
 from wsgiref.util import setup_testing_defaults
 
 import pytest
-import wsgiref_rs.validate as ours
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import wsgiref_rs.validate as ours
 
 DIFF_SETTINGS = settings(
     max_examples=10_000,

@@ -21,7 +21,7 @@ __version__: str
 # --- util (src/util.rs) ---------------------------------------------------
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import Any, overload
 
 from typing_extensions import disjoint_base
 
@@ -48,10 +48,6 @@ def is_hop_by_hop(header_name: str) -> bool: ...
 
 
 # --- headers (src/headers.rs) -----------------------------------------------
-
-from typing import overload
-
-from typing_extensions import disjoint_base
 
 @disjoint_base
 class Headers:

@@ -8,7 +8,6 @@ from wsgiref_rs._native import (
     FileWrapper,
     application_uri,
     guess_scheme,
-    is_hop_by_hop,
     request_uri,
     setup_testing_defaults,
     shift_path_info,

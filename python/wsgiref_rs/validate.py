@@ -112,7 +112,7 @@ def validator(application):
 
         iterator = application(environ, start_response_wrapper)
         assert_(
-            iterator is not None and iterator != False,  # `!=` itself is part of the check
+            iterator is not None and iterator != False,  # noqa: E712 (`!=` itself is part of the check)
             "The application must return an iterator, if only an empty list",
         )
 
