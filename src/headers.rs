@@ -22,6 +22,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::pyhelpers::exact_str;
+
 /// Message of the `ValueError` raised for a control character in a name or value.
 const CONTROL_CHARS_MESSAGE: &str = "Control characters not allowed in headers";
 /// Message of the `TypeError` raised when `Headers()` is given something other than a list.
@@ -458,10 +460,8 @@ fn render_fast(list: &Bound<'_, PyList>) -> Option<String> {
         }
         let k = t.get_borrowed_item(0).ok()?;
         let v = t.get_borrowed_item(1).ok()?;
-        let k = k.cast_exact::<PyString>().ok()?;
-        let v = v.cast_exact::<PyString>().ok()?;
-        let k = k.to_str().ok()?;
-        let v = v.to_str().ok()?;
+        let k = exact_str(&k)?;
+        let v = exact_str(&v)?;
         out.push_str(k);
         out.push_str(": ");
         out.push_str(v);
@@ -531,10 +531,7 @@ fn list_repr_fast(list: &Bound<'_, PyList>) -> PyResult<Option<String>> {
 /// an exact `str` holding lone surrogates; the check's error otherwise.
 fn checked_text<'a>(value: &'a Bound<'_, PyAny>, is_name: bool) -> PyResult<Option<&'a str>> {
     check_header_str(value, is_name)?;
-    Ok(value
-        .cast_exact::<PyString>()
-        .ok()
-        .and_then(|s| s.to_str().ok()))
+    Ok(exact_str(value))
 }
 
 /// The value `add_header` builds, for the base class's checks, built in Rust. Raises what the
@@ -781,16 +778,14 @@ impl Headers {
             slf.getattr(intern!(py, "__class__"))?
                 .getattr(intern!(py, "__name__"))?
         };
-        if let Ok(name) = class_name.cast_exact::<PyString>() {
-            if let Ok(name) = name.to_str() {
-                if let Some(body) = list_repr_fast(&list)? {
-                    let mut out = String::with_capacity(name.len() + body.len() + 2);
-                    out.push_str(name);
-                    out.push('(');
-                    out.push_str(&body);
-                    out.push(')');
-                    return Ok(PyString::new(py, &out).into_any());
-                }
+        if let Some(name) = exact_str(&class_name) {
+            if let Some(body) = list_repr_fast(&list)? {
+                let mut out = String::with_capacity(name.len() + body.len() + 2);
+                out.push_str(name);
+                out.push('(');
+                out.push_str(&body);
+                out.push(')');
+                return Ok(PyString::new(py, &out).into_any());
             }
         }
         let args = PyTuple::new(py, [class_name, list.into_any()])?;

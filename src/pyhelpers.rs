@@ -1,11 +1,12 @@
 //! Tiny Python helpers for the rare paths where the interpreter's own semantics are the spec,
-//! and the one interpreter flag the stdlib's checks depend on.
+//! the one interpreter flag the stdlib's checks depend on, and the two small pieces every native
+//! module needs: the text of an exact `str`, and an optional argument told apart from `None`.
 //!
 //! The helpers are compiled once, on first use; the fast paths never touch them.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyModule, PyTuple};
+use pyo3::types::{PyModule, PyString, PyTuple};
 
 /// Python source of the helpers whose exact semantics (error messages included) are easiest to
 /// get by letting the interpreter run them.
@@ -74,4 +75,22 @@ pub fn debug_enabled(py: Python<'_>) -> bool {
             .map(|o| o == 0)
             .unwrap_or(true)
     })
+}
+
+/// The Rust text of `value` when it is an exact `str` without lone surrogates: the test every
+/// fast path starts with (a `str` subclass may override anything, so it never qualifies).
+pub fn exact_str<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    value.cast_exact::<PyString>().ok()?.to_str().ok()
+}
+
+/// An optional argument whose default is supplied by the function body, so that an
+/// explicit `None` stays distinguishable from "not given".
+pub struct Given<'py>(pub Option<Bound<'py, PyAny>>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Given<'py> {
+    type Error = std::convert::Infallible;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> Result<Self, Self::Error> {
+        Ok(Given(Some(obj.to_owned())))
+    }
 }

@@ -14,6 +14,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PySet, PySlice, PyString, PyTuple};
 
+use crate::pyhelpers::{exact_str, Given};
+
 // ---------------------------------------------------------------------------
 // Pure Rust string transforms
 // ---------------------------------------------------------------------------
@@ -228,11 +230,6 @@ fn inplace_add<'py>(a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>) -> PyResult<Bo
         .call1((a, b))
 }
 
-/// The Rust text of `value` when it is an exact `str` without lone surrogates.
-fn fast_str<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
-    value.cast_exact::<PyString>().ok()?.to_str().ok()
-}
-
 // ---------------------------------------------------------------------------
 // The environ, reached as the stdlib reaches it
 // ---------------------------------------------------------------------------
@@ -343,7 +340,7 @@ enum Text<'py> {
 impl<'py> Text<'py> {
     /// Takes a Python value as the start of an expression.
     fn of(value: Bound<'py, PyAny>) -> Self {
-        match fast_str(&value) {
+        match exact_str(&value) {
             Some(s) => Text::Rust(s.to_owned()),
             None => Text::Py(value),
         }
@@ -359,7 +356,7 @@ impl<'py> Text<'py> {
     /// `self + other`
     fn add(self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Self> {
         match self {
-            Text::Rust(mut s) => match fast_str(other) {
+            Text::Rust(mut s) => match exact_str(other) {
                 Some(o) => {
                     s.push_str(o);
                     Ok(Text::Rust(s))
@@ -385,7 +382,7 @@ impl<'py> Text<'py> {
     /// `self += other`
     fn iadd(&mut self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<()> {
         match self {
-            Text::Rust(s) => match fast_str(other) {
+            Text::Rust(s) => match exact_str(other) {
                 Some(o) => s.push_str(o),
                 // An exact str has no in-place add: `+=` is `+`.
                 None => *self = Text::Py(PyString::new(py, s).add(other)?),
@@ -554,7 +551,7 @@ fn is_https(env: &Environ<'_, '_>, py: Python<'_>) -> PyResult<bool> {
     if value.is_none() {
         return Ok(false);
     }
-    if let Some(s) = fast_str(&value) {
+    if let Some(s) = exact_str(&value) {
         return Ok(https_flag(s));
     }
     let values = HTTPS_VALUES.get_or_try_init(py, || {
@@ -595,7 +592,7 @@ fn application_uri_text<'py>(py: Python<'py>, env: &Environ<'_, 'py>) -> PyResul
         };
         let port_key = intern!(py, "SERVER_PORT");
         let port = env.item(port_key)?;
-        let differs = match fast_str(&port) {
+        let differs = match exact_str(&port) {
             Some(p) => p != default_port,
             None => port.ne(default_port)?,
         };
@@ -626,18 +623,6 @@ fn application_uri<'py>(
     environ: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
     Ok(application_uri_text(py, &Environ::new(environ))?.into_object(py))
-}
-
-/// An optional argument whose default is supplied by the function body, so that an
-/// explicit `None` stays distinguishable from "not given".
-pub struct Given<'py>(Option<Bound<'py, PyAny>>);
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Given<'py> {
-    type Error = std::convert::Infallible;
-
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> Result<Self, Self::Error> {
-        Ok(Given(Some(obj.to_owned())))
-    }
 }
 
 /// Return the full request URI, optionally including the query string
@@ -698,7 +683,7 @@ fn shift_path_info<'py>(
 
     // path_parts = path_info.split('/'); keep the meaningful middle parts;
     // name = path_parts[1]; del path_parts[1]
-    let (name, remaining) = match fast_str(&path_info) {
+    let (name, remaining) = match exact_str(&path_info) {
         Some(text) => match split_first_segment(text) {
             Some((name, remaining)) => (Text::Rust(name.to_owned()), Text::Rust(remaining)),
             None => return Err(PyIndexError::new_err("list index out of range")),
@@ -722,7 +707,7 @@ fn shift_path_info<'py>(
 
     // script_name = posixpath.normpath(script_name + '/' + name)
     let script_name = env.get_or(script_name_key, empty)?;
-    let script_name = match (fast_str(&script_name), &name) {
+    let script_name = match (exact_str(&script_name), &name) {
         (Some(s), Text::Rust(n)) => Text::Rust(shifted_script_name(s, n)),
         _ => {
             let joined = Text::of(script_name)
@@ -730,7 +715,7 @@ fn shift_path_info<'py>(
                 .add_text(py, &name)?;
             let mut normalized = match joined {
                 Text::Rust(s) => Text::Rust(normpath(&s)),
-                Text::Py(o) => match fast_str(&o) {
+                Text::Py(o) => match exact_str(&o) {
                     Some(s) => Text::Rust(normpath(s)),
                     None => Text::Py(
                         POSIX_NORMPATH
@@ -824,7 +809,7 @@ fn setup_testing_defaults(py: Python<'_>, environ: &Bound<'_, PyAny>) -> PyResul
 #[pyfunction]
 #[pyo3(signature = (header_name))]
 pub fn is_hop_by_hop(py: Python<'_>, header_name: &Bound<'_, PyAny>) -> PyResult<bool> {
-    if let Some(name) = fast_str(header_name) {
+    if let Some(name) = exact_str(header_name) {
         if name.is_ascii() {
             return Ok(is_hop_by_hop_ascii(name));
         }
