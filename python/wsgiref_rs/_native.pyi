@@ -18,7 +18,7 @@ __all__ = [
 ]
 __version__: str
 
-# --- util (src/util.rs) ---------------------------------------------------
+# --- util (src/util/) ------------------------------------------------------
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
