@@ -32,3 +32,23 @@ pub fn encode(s: &str) -> Option<Vec<u8>> {
     }
     s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_encoding() {
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("", Some(b"")),
+            ("abc", Some(b"abc")),
+            ("caf\u{e9}", Some(b"caf\xe9")),
+            ("\u{ff}", Some(b"\xff")),
+            ("\u{100}", None),
+            ("a\u{20ac}", None),
+        ];
+        for &(text, expected) in cases {
+            assert_eq!(encode(text).as_deref(), expected, "latin1 {text:?}");
+        }
+    }
+}

@@ -47,7 +47,7 @@ def is_hop_by_hop(header_name: str) -> bool: ...
 
 
 
-# --- headers (src/headers.rs) -----------------------------------------------
+# --- headers (src/headers/) ------------------------------------------------
 
 from typing import overload
 
