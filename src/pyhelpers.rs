@@ -6,7 +6,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyModule, PyString, PyTuple};
+use pyo3::types::{PyList, PyModule, PyString, PyTuple};
 
 /// Python source of the helpers whose exact semantics (error messages included) are easiest to
 /// get by letting the interpreter run them.
@@ -56,6 +56,30 @@ pub fn unpack_pair<'py>(
     let pair = helpers(py)?.unpack_pair.bind(py).call1((item,))?;
     let pair = pair.cast_into::<PyTuple>()?;
     Ok((pair.get_item(0)?, pair.get_item(1)?))
+}
+
+/// `for item in list`, as Python's list iterator runs it: the length is read again before each
+/// item, so a list that Python code grows or shrinks mid-loop is followed (PyO3's own list
+/// iterator never goes past the length it started with).
+pub fn live_items<'a, 'py>(
+    list: &'a Bound<'py, PyList>,
+) -> impl Iterator<Item = PyResult<Bound<'py, PyAny>>> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= list.len() {
+            return None;
+        }
+        let item = list.get_item(i);
+        i += 1;
+        Some(item)
+    })
+}
+
+/// `for first, second in list`: [`live_items`], each item unpacked by [`unpack_pair`].
+pub fn live_pairs<'a, 'py>(
+    list: &'a Bound<'py, PyList>,
+) -> impl Iterator<Item = PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> + 'a {
+    live_items(list).map(|item| unpack_pair(&item?))
 }
 
 /// The `format_param(key, value)` helper (the stdlib's `_formatparam` with `quote=1`).

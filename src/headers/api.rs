@@ -7,6 +7,7 @@ use pyo3::types::PyBytes;
 use super::class::Headers;
 use super::lookup::get_dispatch;
 use super::overrides::{inherits, BYTES, CONTAINS, SETDEFAULT, SETITEM};
+use crate::pyhelpers::live_pairs;
 
 /// `headers.get(name)`: the first value for `name` (any case), `None` if absent or None.
 /// Pass names made with `intern!` to avoid an allocation per call.
@@ -73,15 +74,7 @@ pub fn to_bytes<'py>(headers: &Bound<'py, Headers>) -> PyResult<Bound<'py, PyByt
 pub fn pairs<'py>(
     headers: &Bound<'py, Headers>,
 ) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
-    let list = headers.get().list(headers.py());
-    let mut out = Vec::with_capacity(list.len());
-    let mut i = 0;
-    while i < list.len() {
-        let item = list.get_item(i)?;
-        i += 1;
-        out.push(crate::pyhelpers::unpack_pair(&item)?);
-    }
-    Ok(out)
+    live_pairs(&headers.get().list(headers.py())).collect()
 }
 
 #[cfg(test)]

@@ -1,17 +1,16 @@
 //! The `Headers` Python class: its storage (the caller's list) and its methods.
 
 use parking_lot::Mutex;
-use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::checks::{check_header_str, Conv};
-use super::lookup::{delitem_dispatch, delitem_impl, get_dispatch, get_impl, item_at, Needle};
+use super::lookup::{delitem_dispatch, delitem_impl, get_all_impl, get_dispatch, get_impl};
 use super::overrides::{inherits, STR};
 use super::render::{add_header_text, list_repr_fast, render, render_fast};
-use crate::pyhelpers::exact_str;
+use crate::pyhelpers::{exact_str, live_pairs};
 
 /// Message of the `TypeError` raised when `Headers()` is given something other than a list.
 const NOT_A_LIST_MESSAGE: &str = "Headers must be a list of name/value tuples";
@@ -83,11 +82,8 @@ impl Headers {
         slf.get().set_list(list.clone());
         if crate::pyhelpers::debug_enabled(py) {
             let conv = Conv::of(slf)?;
-            let mut i = 0;
-            while i < list.len() {
-                let item = list.get_item(i)?;
-                i += 1;
-                let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
+            for pair in live_pairs(&list) {
+                let (key, value) = pair?;
                 conv.convert(key, true)?;
                 conv.convert(value, false)?;
             }
@@ -186,23 +182,7 @@ impl Headers {
         slf: &Bound<'py, Self>,
         name: Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let py = slf.py();
-        let conv = Conv::of(slf)?;
-        let needle = Needle::new(&conv, &name)?;
-        let list = slf.get().list(py);
-        let text = needle.text.as_ref().and_then(|t| t.to_str().ok());
-        let mut ran_python = false;
-        let mut values = Vec::new();
-        let mut i = 0;
-        while i < list.len() {
-            let item = list.get_item(i)?;
-            i += 1;
-            let (key, _) = item_at(&item, 0)?;
-            if needle.compare(&key, text, CompareOp::Eq, &mut ran_python)? {
-                values.push(item_at(&item, 1)?.0);
-            }
-        }
-        PyList::new(py, values)
+        get_all_impl(slf, &name)
     }
 
     /// Returns the value of the first header named `name` (any case), or `default`.
@@ -383,13 +363,8 @@ impl Headers {
 fn pick<'py>(slf: &Bound<'py, Headers>, index: usize) -> PyResult<Bound<'py, PyList>> {
     let py = slf.py();
     let list = slf.get().list(py);
-    let mut out = Vec::with_capacity(list.len());
-    let mut i = 0;
-    while i < list.len() {
-        let item = list.get_item(i)?;
-        i += 1;
-        let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
-        out.push(if index == 0 { key } else { value });
-    }
+    let out = live_pairs(&list)
+        .map(|pair| pair.map(|(key, value)| if index == 0 { key } else { value }))
+        .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, out)
 }

@@ -1,5 +1,5 @@
 //! Finding headers by name, case-insensitively: the `Needle` a looked-up name becomes, and
-//! the base class's `get` and `__delitem__` scans built on it.
+//! the base class's `get`, `get_all` and `__delitem__` scans built on it.
 
 use std::cell::OnceCell;
 
@@ -12,13 +12,11 @@ use pyo3::types::{PyList, PyString, PyTuple};
 use super::checks::{has_control_chars, Conv, CONTROL_CHARS_MESSAGE};
 use super::class::Headers;
 use super::overrides::{inherits, DELITEM, GET};
+use crate::pyhelpers::{live_items, live_pairs};
 
 /// `item[index]`, fast for an exact tuple long enough, else through the interpreter.
 /// The flag says whether Python code may have run.
-pub(super) fn item_at<'py>(
-    item: &Bound<'py, PyAny>,
-    index: usize,
-) -> PyResult<(Bound<'py, PyAny>, bool)> {
+fn item_at<'py>(item: &Bound<'py, PyAny>, index: usize) -> PyResult<(Bound<'py, PyAny>, bool)> {
     if let Ok(t) = item.cast_exact::<PyTuple>() {
         if t.len() > index {
             return Ok((t.get_item(index)?, false));
@@ -28,19 +26,19 @@ pub(super) fn item_at<'py>(
 }
 
 /// A looked-up name, lowered and checked, ready to compare with the keys of the list.
-pub(super) struct Needle<'py> {
+struct Needle<'py> {
     /// The name to compare against, as Python would (`name.lower()` after the check), built on
     /// demand when `text` is set.
     obj: OnceCell<Bound<'py, PyAny>>,
     /// An exact, valid-UTF-8 `str` whose ASCII-lowercased form is the lowered name: either the
     /// caller's ASCII name, or a lowered name without ASCII capitals. `None` when the lowered
     /// name is something else, which is then compared with Python `==`.
-    pub(super) text: Option<Bound<'py, PyString>>,
+    text: Option<Bound<'py, PyString>>,
 }
 
 impl<'py> Needle<'py> {
     /// `conv(name.lower(), name=True)`, the first step of `get`, `get_all` and `__delitem__`.
-    pub(super) fn new(conv: &Conv<'py>, name: &Bound<'py, PyAny>) -> PyResult<Self> {
+    fn new(conv: &Conv<'py>, name: &Bound<'py, PyAny>) -> PyResult<Self> {
         let py = name.py();
         if conv.is_native() {
             if let Ok(s) = name.cast_exact::<PyString>() {
@@ -73,6 +71,11 @@ impl<'py> Needle<'py> {
         })
     }
 
+    /// `text` as Rust text, fetched once per scan for [`Needle::compare`].
+    fn text_str(&self) -> Option<&str> {
+        self.text.as_ref().and_then(|t| t.to_str().ok())
+    }
+
     /// The lowered name as a Python object.
     fn object(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyAny>> {
         if let Some(obj) = self.obj.get() {
@@ -88,7 +91,7 @@ impl<'py> Needle<'py> {
     /// The truth of `key.lower() == name` (`op` Eq) or `key.lower() != name` (`op` Ne).
     /// `text` is `self.text` as a `&str`, fetched once by the caller. Sets `*ran_python` when
     /// Python code other than built-in `str` methods may have run.
-    pub(super) fn compare(
+    fn compare(
         &self,
         key: &Bound<'py, PyAny>,
         text: Option<&str>,
@@ -154,18 +157,37 @@ pub(super) fn get_impl<'py>(
     let conv = Conv::of(slf)?;
     let needle = Needle::new(&conv, name)?;
     let list = slf.get().list(py);
-    let text = needle.text.as_ref().and_then(|t| t.to_str().ok());
+    let text = needle.text_str();
     let mut ran_python = false;
-    let mut i = 0;
-    while i < list.len() {
-        let item = list.get_item(i)?;
-        i += 1;
-        let (key, value) = crate::pyhelpers::unpack_pair(&item)?;
+    for pair in live_pairs(&list) {
+        let (key, value) = pair?;
         if needle.compare(&key, text, CompareOp::Eq, &mut ran_python)? {
             return Ok(value);
         }
     }
     Ok(default.unwrap_or_else(|| py.None().into_bound(py)))
+}
+
+/// The base class's `get_all`.
+pub(super) fn get_all_impl<'py>(
+    slf: &Bound<'py, Headers>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let py = slf.py();
+    let conv = Conv::of(slf)?;
+    let needle = Needle::new(&conv, name)?;
+    let list = slf.get().list(py);
+    let text = needle.text_str();
+    let mut ran_python = false;
+    let mut values = Vec::new();
+    for item in live_items(&list) {
+        let item = item?;
+        let (key, _) = item_at(&item, 0)?;
+        if needle.compare(&key, text, CompareOp::Eq, &mut ran_python)? {
+            values.push(item_at(&item, 1)?.0);
+        }
+    }
+    PyList::new(py, values)
 }
 
 /// The base class's `__delitem__`: removes every header named `name`, rewriting the list in
@@ -178,14 +200,12 @@ pub(super) fn delitem_impl<'py>(
     let conv = Conv::of(slf)?;
     let needle = Needle::new(&conv, name)?;
     let list = slf.get().list(py);
-    let text = needle.text.as_ref().and_then(|t| t.to_str().ok());
+    let text = needle.text_str();
     let mut ran_python = false;
     let mut kept = Vec::with_capacity(list.len());
     let mut removed = false;
-    let mut i = 0;
-    while i < list.len() {
-        let item = list.get_item(i)?;
-        i += 1;
+    for item in live_items(&list) {
+        let item = item?;
         let (key, ran) = item_at(&item, 0)?;
         ran_python |= ran;
         if needle.compare(&key, text, CompareOp::Ne, &mut ran_python)? {

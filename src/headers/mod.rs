@@ -12,10 +12,10 @@
 //!
 //! One file per piece: `class.rs` is the Python class and its methods; `checks.rs` the type and
 //! control-character checks (and `Conv`, which runs a subclass's own check instead);
-//! `lookup.rs` case-insensitive lookup by name (`Needle`) and the base class's `get` and
-//! `__delitem__`; `render.rs` the text the class produces (`str`, `repr`, MIME parameters);
-//! `overrides.rs` tells which base methods a subclass replaced; `api.rs` is the Rust API the
-//! handlers use, re-exported here.
+//! `lookup.rs` case-insensitive lookup by name (`Needle`) and the base class's `get`,
+//! `get_all` and `__delitem__`; `render.rs` the text the class produces (`str`, `repr`, MIME
+//! parameters); `overrides.rs` tells which base methods a subclass replaced; `api.rs` is the
+//! Rust API the handlers use, re-exported here.
 
 use pyo3::prelude::*;
 

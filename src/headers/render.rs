@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use super::checks::checked_text;
-use crate::pyhelpers::exact_str;
+use crate::pyhelpers::{exact_str, live_items};
 
 /// Appends the Python `repr()` of the ASCII string `s` to `out`.
 ///
@@ -98,11 +98,8 @@ pub(super) fn render<'py>(list: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyAn
     }
     let format = intern!(py, "%s: %s");
     let lines = PyList::empty(py);
-    let mut i = 0;
-    while i < list.len() {
-        let item = list.get_item(i)?;
-        i += 1;
-        lines.append(format.rem(&item)?)?;
+    for item in live_items(list) {
+        lines.append(format.rem(&item?)?)?;
     }
     let empty = intern!(py, "");
     lines.append(empty)?;
