@@ -2,13 +2,14 @@
 //! SCRIPT_NAME and `request_uri` quotes PATH_INFO: a pure-Rust percent-encoder over Latin-1
 //! for exact `str`, the stdlib's own `quote` for `str` subclasses.
 
-use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyDict, PyString};
 
 use super::text::Text;
+use crate::latin1;
 
 static URLLIB_QUOTE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
@@ -40,49 +41,23 @@ pub const PATH_INFO_SAFE: SafeTable = safe_table(b"/;=,");
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-/// The code points latin-1 cannot encode, as `str.encode('latin-1')` reports them:
-/// `start` is the first one, `end` is one past the run of unencodable code points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unencodable {
-    pub start: usize,
-    pub end: usize,
-}
-
-/// Percent-encodes code points the way `urllib.parse.quote(s, safe, encoding='latin1')`
-/// does, appending the ASCII result to `out`: every code point up to U+00FF is one
-/// latin-1 byte, kept when safe and written `%XX` (uppercase) otherwise; a code point
-/// above U+00FF (surrogates included) is an encoding error.
-pub fn quote_latin1_into(
-    code_points: impl IntoIterator<Item = u32>,
-    safe: &SafeTable,
-    out: &mut String,
-) -> Result<(), Unencodable> {
-    let mut iter = code_points.into_iter().enumerate();
-    while let Some((index, cp)) = iter.next() {
-        match u8::try_from(cp) {
-            Ok(byte) if byte < 128 && safe[usize::from(byte)] => out.push(char::from(byte)),
-            Ok(byte) => {
+/// Percent-encodes `text` the way `urllib.parse.quote(text, safe, encoding='latin1')` does:
+/// every character is one latin-1 byte, kept when safe and written `%XX` (uppercase)
+/// otherwise. `None` when a character is above U+00FF, where `quote` fails in its first step,
+/// the encoding.
+pub fn quote_latin1(text: &str, safe: &SafeTable) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match latin1::byte(c)? {
+            byte if byte < 128 && safe[usize::from(byte)] => out.push(char::from(byte)),
+            byte => {
                 out.push('%');
                 out.push(char::from(HEX_UPPER[usize::from(byte >> 4)]));
                 out.push(char::from(HEX_UPPER[usize::from(byte & 0x0F)]));
             }
-            Err(_) => {
-                let run = iter.take_while(|&(_, c)| c > 0xFF).count();
-                return Err(Unencodable {
-                    start: index,
-                    end: index + 1 + run,
-                });
-            }
         }
     }
-    Ok(())
-}
-
-/// [`quote_latin1_into`] on Rust text.
-pub fn quote_latin1(text: &str, safe: &SafeTable) -> Result<String, Unencodable> {
-    let mut out = String::with_capacity(text.len());
-    quote_latin1_into(text.chars().map(u32::from), safe, &mut out)?;
-    Ok(out)
+    Some(out)
 }
 
 /// Which `safe` argument the stdlib passes to `quote`.
@@ -103,21 +78,6 @@ impl Safe {
     }
 }
 
-/// The `UnicodeEncodeError` that `text.encode('latin1')` raises.
-fn latin1_error(text: &Bound<'_, PyAny>, bad: Unencodable) -> PyErr {
-    let py = text.py();
-    match py.get_type::<PyUnicodeEncodeError>().call1((
-        "latin-1",
-        text,
-        bad.start,
-        bad.end,
-        "ordinal not in range(256)",
-    )) {
-        Ok(error) => PyErr::from_value(error),
-        Err(error) => error,
-    }
-}
-
 /// `urllib.parse.quote(value, safe=..., encoding='latin1')`.
 pub(super) fn quote<'py>(
     py: Python<'py>,
@@ -125,26 +85,16 @@ pub(super) fn quote<'py>(
     safe: Safe,
 ) -> PyResult<Text<'py>> {
     if let Ok(text) = value.cast_exact::<PyString>() {
-        let result = match text.to_str() {
-            Ok(s) => quote_latin1(s, safe.table()),
-            Err(_) => {
-                // Lone surrogates: no UTF-8 view, so read the code points (they are
-                // all above U+00FF, so this always ends in the encoding error).
-                let raw = text.call_method1(
-                    intern!(py, "encode"),
-                    (intern!(py, "utf-32-le"), intern!(py, "surrogatepass")),
-                )?;
-                let raw = raw.cast::<PyBytes>()?.as_bytes();
-                let code_points = raw
-                    .chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-                let mut out = String::new();
-                quote_latin1_into(code_points, safe.table(), &mut out).map(|()| out)
-            }
+        // A character above U+00FF, or lone surrogates (no UTF-8 view; they are all above
+        // U+00FF too): `quote` fails encoding, and the interpreter's encoder gives its error.
+        let quoted = text
+            .to_str()
+            .ok()
+            .and_then(|s| quote_latin1(s, safe.table()));
+        return match quoted {
+            Some(quoted) => Ok(Text::Rust(quoted)),
+            None => Err(latin1::encode_error(text)),
         };
-        return result
-            .map(Text::Rust)
-            .map_err(|bad| latin1_error(&value, bad));
     }
     if value.is_instance(&py.get_type::<PyString>())? {
         // A str subclass may override anything quote() touches: let quote() do it.
@@ -164,58 +114,71 @@ pub(super) fn quote<'py>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pyo3::exceptions::PyUnicodeEncodeError;
 
-    /// (input, safe table, quoted text or the unencodable span)
-    type QuoteCase = (
-        &'static str,
-        &'static SafeTable,
-        Result<&'static str, (usize, usize)>,
-    );
+    /// (input, safe table, quoted text, or `None` where encoding fails)
+    type QuoteCase = (&'static str, &'static SafeTable, Option<&'static str>);
 
     #[test]
     fn quote_table() {
         let cases: &[QuoteCase] = &[
-            ("", &SCRIPT_NAME_SAFE, Ok("")),
-            ("/", &SCRIPT_NAME_SAFE, Ok("/")),
-            ("/a b", &SCRIPT_NAME_SAFE, Ok("/a%20b")),
-            ("azAZ09_.-~", &SCRIPT_NAME_SAFE, Ok("azAZ09_.-~")),
-            ("/;=,", &SCRIPT_NAME_SAFE, Ok("/%3B%3D%2C")),
-            ("/;=,", &PATH_INFO_SAFE, Ok("/;=,")),
-            ("%", &PATH_INFO_SAFE, Ok("%25")),
-            ("?#&+", &PATH_INFO_SAFE, Ok("%3F%23%26%2B")),
-            ("\u{0}\u{7f}", &PATH_INFO_SAFE, Ok("%00%7F")),
-            ("\u{e9}\u{ff}", &PATH_INFO_SAFE, Ok("%E9%FF")),
-            ("\u{80}", &SCRIPT_NAME_SAFE, Ok("%80")),
-            ("a\u{100}", &SCRIPT_NAME_SAFE, Err((1, 2))),
-            ("\u{100}\u{20ac}b\u{101}", &SCRIPT_NAME_SAFE, Err((0, 2))),
-            ("ab\u{1f600}", &PATH_INFO_SAFE, Err((2, 3))),
-            ("\u{e9}\u{ffff}\u{10000}", &PATH_INFO_SAFE, Err((1, 3))),
+            ("", &SCRIPT_NAME_SAFE, Some("")),
+            ("/", &SCRIPT_NAME_SAFE, Some("/")),
+            ("/a b", &SCRIPT_NAME_SAFE, Some("/a%20b")),
+            ("azAZ09_.-~", &SCRIPT_NAME_SAFE, Some("azAZ09_.-~")),
+            ("/;=,", &SCRIPT_NAME_SAFE, Some("/%3B%3D%2C")),
+            ("/;=,", &PATH_INFO_SAFE, Some("/;=,")),
+            ("%", &PATH_INFO_SAFE, Some("%25")),
+            ("?#&+", &PATH_INFO_SAFE, Some("%3F%23%26%2B")),
+            ("\u{0}\u{7f}", &PATH_INFO_SAFE, Some("%00%7F")),
+            ("\u{e9}\u{ff}", &PATH_INFO_SAFE, Some("%E9%FF")),
+            ("\u{80}", &SCRIPT_NAME_SAFE, Some("%80")),
+            ("a\u{100}", &SCRIPT_NAME_SAFE, None),
+            ("\u{100}\u{20ac}b\u{101}", &SCRIPT_NAME_SAFE, None),
+            ("ab\u{1f600}", &PATH_INFO_SAFE, None),
+            ("\u{e9}\u{ffff}\u{10000}", &PATH_INFO_SAFE, None),
         ];
         for (input, safe, expected) in cases {
-            let got = quote_latin1(input, safe).map_err(|u| (u.start, u.end));
-            assert_eq!(got.as_deref(), expected.as_ref().map(|s| *s), "{input:?}");
+            assert_eq!(quote_latin1(input, safe).as_deref(), *expected, "{input:?}");
         }
     }
 
     #[test]
-    fn quote_surrogate_code_points() {
-        // (code points, expected error span)
-        let cases: &[(&[u32], (usize, usize))] = &[
-            (&[0xD800], (0, 1)),
-            (&[0x61, 0xDC80, 0xD800, 0x62], (1, 3)),
-            (&[0xE9, 0xDFFF, 0x100], (1, 3)),
-        ];
-        for (cps, (start, end)) in cases {
-            let mut out = String::new();
-            let got = quote_latin1_into(cps.iter().copied(), &SCRIPT_NAME_SAFE, &mut out);
-            assert_eq!(
-                got,
-                Err(Unencodable {
-                    start: *start,
-                    end: *end
-                }),
-                "{cps:?}"
-            );
-        }
+    fn unencodable_error_spans() {
+        Python::initialize();
+        Python::attach(|py| -> PyResult<()> {
+            let chr = py.import("builtins")?.getattr("chr")?;
+            // (code points, span of the UnicodeEncodeError) -- surrogates included
+            let cases: &[(&[u32], (usize, usize))] = &[
+                (&[0x61, 0x100], (1, 2)),
+                (&[0x100, 0x20AC, 0x62, 0x101], (0, 2)),
+                (&[0x61, 0x62, 0x1F600], (2, 3)),
+                (&[0xE9, 0xFFFF, 0x10000], (1, 3)),
+                (&[0xD800], (0, 1)),
+                (&[0x61, 0xDC80, 0xD800, 0x62], (1, 3)),
+                (&[0xE9, 0xDFFF, 0x100], (1, 3)),
+            ];
+            for (cps, (start, end)) in cases {
+                let chars = cps
+                    .iter()
+                    .map(|c| chr.call1((c,)))
+                    .collect::<PyResult<Vec<_>>>()?;
+                let text = PyString::new(py, "").call_method1("join", (chars,))?;
+                let Err(err) = quote(py, text.clone(), Safe::PathInfo) else {
+                    panic!("{cps:?} quoted");
+                };
+                let err = err.value(py);
+                assert!(err.is_instance_of::<PyUnicodeEncodeError>(), "{cps:?}");
+                let field = |name: &str| err.getattr(name);
+                assert_eq!(field("encoding")?.extract::<String>()?, "latin-1");
+                assert!(field("object")?.is(&text), "{cps:?}");
+                assert_eq!(field("start")?.extract::<usize>()?, *start, "{cps:?}");
+                assert_eq!(field("end")?.extract::<usize>()?, *end, "{cps:?}");
+                let reason = field("reason")?.extract::<String>()?;
+                assert_eq!(reason, "ordinal not in range(256)");
+            }
+            Ok(())
+        })
+        .unwrap();
     }
 }
