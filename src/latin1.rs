@@ -5,6 +5,7 @@
 //! `str.encode('iso-8859-1')` runs, so an unencodable character raises exactly the stdlib's
 //! `UnicodeEncodeError` (codec name, object, start, end, reason).
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -25,10 +26,45 @@ pub fn push_latin1(buf: &mut Vec<u8>, s: &Bound<'_, PyString>) -> PyResult<()> {
     Ok(())
 }
 
+/// The `UnicodeEncodeError` that `s.encode('latin-1')` raises, built by the interpreter's own
+/// encoder, for text the caller knows holds a character above U+00FF (lone surrogates
+/// included).
+pub fn encode_error(s: &Bound<'_, PyString>) -> PyErr {
+    match push_latin1(&mut Vec::new(), s) {
+        Err(err) => err,
+        Ok(()) => PyValueError::new_err("internal: text expected not to encode as Latin-1"),
+    }
+}
+
+/// The Latin-1 byte of `c`, or `None` above U+00FF.
+pub fn byte(c: char) -> Option<u8> {
+    u8::try_from(u32::from(c)).ok()
+}
+
 /// Encodes Rust text as Latin-1, or `None` if it holds a character above U+00FF.
 pub fn encode(s: &str) -> Option<Vec<u8>> {
     if s.is_ascii() {
         return Some(s.as_bytes().to_vec());
     }
-    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
+    s.chars().map(byte).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_encoding() {
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("", Some(b"")),
+            ("abc", Some(b"abc")),
+            ("caf\u{e9}", Some(b"caf\xe9")),
+            ("\u{ff}", Some(b"\xff")),
+            ("\u{100}", None),
+            ("a\u{20ac}", None),
+        ];
+        for &(text, expected) in cases {
+            assert_eq!(encode(text).as_deref(), expected, "latin1 {text:?}");
+        }
+    }
 }

@@ -1,11 +1,12 @@
 //! Tiny Python helpers for the rare paths where the interpreter's own semantics are the spec,
-//! and the one interpreter flag the stdlib's checks depend on.
+//! the one interpreter flag the stdlib's checks depend on, and the two small pieces every native
+//! module needs: the text of an exact `str`, and an optional argument told apart from `None`.
 //!
 //! The helpers are compiled once, on first use; the fast paths never touch them.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyModule, PyTuple};
+use pyo3::types::{PyList, PyModule, PyString, PyTuple};
 
 /// Python source of the helpers whose exact semantics (error messages included) are easiest to
 /// get by letting the interpreter run them.
@@ -57,6 +58,30 @@ pub fn unpack_pair<'py>(
     Ok((pair.get_item(0)?, pair.get_item(1)?))
 }
 
+/// `for item in list`, as Python's list iterator runs it: the length is read again before each
+/// item, so a list that Python code grows or shrinks mid-loop is followed (PyO3's own list
+/// iterator never goes past the length it started with).
+pub fn live_items<'a, 'py>(
+    list: &'a Bound<'py, PyList>,
+) -> impl Iterator<Item = PyResult<Bound<'py, PyAny>>> + 'a {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= list.len() {
+            return None;
+        }
+        let item = list.get_item(i);
+        i += 1;
+        Some(item)
+    })
+}
+
+/// `for first, second in list`: [`live_items`], each item unpacked by [`unpack_pair`].
+pub fn live_pairs<'a, 'py>(
+    list: &'a Bound<'py, PyList>,
+) -> impl Iterator<Item = PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> + 'a {
+    live_items(list).map(|item| unpack_pair(&item?))
+}
+
 /// The `format_param(key, value)` helper (the stdlib's `_formatparam` with `quote=1`).
 pub fn format_param(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     Ok(helpers(py)?.format_param.bind(py))
@@ -74,4 +99,22 @@ pub fn debug_enabled(py: Python<'_>) -> bool {
             .map(|o| o == 0)
             .unwrap_or(true)
     })
+}
+
+/// The Rust text of `value` when it is an exact `str` without lone surrogates: the test every
+/// fast path starts with (a `str` subclass may override anything, so it never qualifies).
+pub fn exact_str<'a>(value: &'a Bound<'_, PyAny>) -> Option<&'a str> {
+    value.cast_exact::<PyString>().ok()?.to_str().ok()
+}
+
+/// An optional argument whose default is supplied by the function body, so that an
+/// explicit `None` stays distinguishable from "not given".
+pub struct Given<'py>(pub Option<Bound<'py, PyAny>>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Given<'py> {
+    type Error = std::convert::Infallible;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> Result<Self, Self::Error> {
+        Ok(Given(Some(obj.to_owned())))
+    }
 }

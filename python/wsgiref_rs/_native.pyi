@@ -18,7 +18,7 @@ __all__ = [
 ]
 __version__: str
 
-# --- util (src/util.rs) ---------------------------------------------------
+# --- util (src/util/) ------------------------------------------------------
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, overload
@@ -47,7 +47,7 @@ def is_hop_by_hop(header_name: str) -> bool: ...
 
 
 
-# --- headers (src/headers.rs) -----------------------------------------------
+# --- headers (src/headers/) ------------------------------------------------
 
 @disjoint_base
 class Headers:
