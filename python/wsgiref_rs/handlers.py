@@ -4,6 +4,7 @@ import os
 import sys
 
 from wsgiref_rs._native import HandlerCore as _HandlerCore
+from wsgiref_rs._native import format_date_time as format_date_time
 from wsgiref_rs.headers import Headers
 from wsgiref_rs.util import FileWrapper, guess_scheme, is_hop_by_hop  # noqa: F401 (public names)
 

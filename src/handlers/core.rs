@@ -1,13 +1,15 @@
 //! `HandlerCore`: the native base of `wsgiref_rs.handlers.BaseHandler`.
 //!
 //! Each Python-visible method resolves the handler's hooks (see [`super::hooks`]) and runs the
-//! step in Rust; the steps live in [`super::flow`], [`super::response`] and [`super::simple`].
+//! step in Rust; the steps live in `flow.rs`, `response.rs` and `simple.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
+
+use crate::pyhelpers::Given;
 
 use super::hooks::{self, Dispatch};
 use super::{flow, response, simple};
@@ -31,32 +33,6 @@ impl HandlerCore {
         match slf.get().running_dispatch() {
             Some(d) => Ok(d),
             None => hooks::for_instance(slf.as_any()),
-        }
-    }
-}
-
-/// A keyword argument with a Python default: what the caller passed, or the default (so that an
-/// explicit `None` stays `None`).
-pub enum Flag {
-    Given(Py<PyAny>),
-    True,
-    False,
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for Flag {
-    type Error = PyErr;
-
-    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        Ok(Flag::Given(obj.to_owned().unbind()))
-    }
-}
-
-impl Flag {
-    fn into_object(self, py: Python<'_>) -> Bound<'_, PyAny> {
-        match self {
-            Flag::Given(obj) => obj.into_bound(py),
-            Flag::True => pyo3::types::PyBool::new(py, true).to_owned().into_any(),
-            Flag::False => pyo3::types::PyBool::new(py, false).to_owned().into_any(),
         }
     }
 }
@@ -271,7 +247,7 @@ impl HandlerCore {
     ///
     /// Holds the GIL (no I/O).
     #[pyo3(
-        signature = (stdin, stdout, stderr, environ, multithread=Flag::True, multiprocess=Flag::False),
+        signature = (stdin, stdout, stderr, environ, multithread=Given(None), multiprocess=Given(None)),
         text_signature = "(self, stdin, stdout, stderr, environ, multithread=True, multiprocess=False)"
     )]
     #[allow(clippy::too_many_arguments)]
@@ -281,15 +257,19 @@ impl HandlerCore {
         stdout: &Bound<'_, PyAny>,
         stderr: &Bound<'_, PyAny>,
         environ: &Bound<'_, PyAny>,
-        multithread: Flag,
-        multiprocess: Flag,
+        multithread: Given<'_>,
+        multiprocess: Given<'_>,
     ) -> PyResult<()> {
         let py = slf.py();
         simple::init(
             slf.as_any(),
             [stdin, stdout, stderr, environ],
-            &multithread.into_object(py),
-            &multiprocess.into_object(py),
+            &multithread
+                .0
+                .unwrap_or_else(|| PyBool::new(py, true).to_owned().into_any()),
+            &multiprocess
+                .0
+                .unwrap_or_else(|| PyBool::new(py, false).to_owned().into_any()),
         )
     }
 

@@ -7,7 +7,9 @@ use pyo3::types::{PyDict, PyList, PyString};
 use super::hooks::{Dispatch, Hook, Impl};
 use super::response;
 use super::simple;
-use super::support::{attr, exc_info, set_attr, set_key, while_handling};
+use super::support::{attr, exc_info, set_attr, while_handling};
+use crate::pyhelpers::live_items;
+use crate::util::Environ;
 
 /// Calls an overridden hook through Python.
 pub fn call_py<'py>(slf: &Bound<'py, PyAny>, hook: Hook) -> PyResult<Bound<'py, PyAny>> {
@@ -55,6 +57,7 @@ pub fn setup_environ(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
         Err(_) => os_environ.call_method0(pyo3::intern!(py, "copy"))?,
     };
     set_attr!(slf, "environ", &env)?;
+    let environ = Environ::new(&env);
     match d.get(Hook::AddCgiVars) {
         Impl::Simple => simple::add_cgi_vars(slf)?,
         _ => drop(call_py(slf, Hook::AddCgiVars)?),
@@ -63,40 +66,36 @@ pub fn setup_environ(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
         Impl::Simple => simple::get_stdin(slf)?,
         _ => call_py(slf, Hook::GetStdin)?,
     };
-    set_key(&env, pyo3::intern!(py, "wsgi.input"), &stdin)?;
+    environ.set(pyo3::intern!(py, "wsgi.input"), stdin)?;
     let stderr = match d.get(Hook::GetStderr) {
         Impl::Simple => simple::get_stderr(slf)?,
         _ => call_py(slf, Hook::GetStderr)?,
     };
-    set_key(&env, pyo3::intern!(py, "wsgi.errors"), &stderr)?;
-    set_key(
-        &env,
+    environ.set(pyo3::intern!(py, "wsgi.errors"), stderr)?;
+    environ.set(
         pyo3::intern!(py, "wsgi.version"),
-        &attr!(slf, "wsgi_version")?,
+        attr!(slf, "wsgi_version")?,
     )?;
-    set_key(
-        &env,
+    environ.set(
         pyo3::intern!(py, "wsgi.run_once"),
-        &attr!(slf, "wsgi_run_once")?,
+        attr!(slf, "wsgi_run_once")?,
     )?;
     let scheme = match d.get(Hook::GetScheme) {
         Impl::Python => call_py(slf, Hook::GetScheme)?,
         _ => get_scheme(slf)?,
     };
-    set_key(&env, pyo3::intern!(py, "wsgi.url_scheme"), &scheme)?;
-    set_key(
-        &env,
+    environ.set(pyo3::intern!(py, "wsgi.url_scheme"), scheme)?;
+    environ.set(
         pyo3::intern!(py, "wsgi.multithread"),
-        &attr!(slf, "wsgi_multithread")?,
+        attr!(slf, "wsgi_multithread")?,
     )?;
-    set_key(
-        &env,
+    environ.set(
         pyo3::intern!(py, "wsgi.multiprocess"),
-        &attr!(slf, "wsgi_multiprocess")?,
+        attr!(slf, "wsgi_multiprocess")?,
     )?;
     let wrapper = attr!(slf, "wsgi_file_wrapper")?;
     if !wrapper.is_none() {
-        set_key(&env, pyo3::intern!(py, "wsgi.file_wrapper"), &wrapper)?;
+        environ.set(pyo3::intern!(py, "wsgi.file_wrapper"), wrapper)?;
     }
     if attr!(slf, "origin_server")?.is_truthy()? {
         let software = attr!(slf, "server_software")?;
@@ -138,11 +137,8 @@ pub fn finish_response(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<()> {
             let result = attr!(slf, "result")?;
             match result.cast_exact::<PyList>() {
                 Ok(list) => {
-                    // Index by index, re-reading the length, as a list iterator does.
-                    let mut i = 0;
-                    while i < list.len() {
-                        response::hook_write(slf, d, &list.get_item(i)?)?;
-                        i += 1;
+                    for data in live_items(list) {
+                        response::hook_write(slf, d, &data?)?;
                     }
                 }
                 Err(_) => {

@@ -15,7 +15,7 @@ use super::simple;
 use super::support::{assertion, attr, reraise, set_attr};
 use crate::headers::Headers;
 use crate::latin1::push_latin1;
-use crate::pyhelpers::{debug_enabled, unpack_pair};
+use crate::pyhelpers::{debug_enabled, exact_str, unpack_pair};
 
 /// The largest body chunk copied in behind the headers rather than written on its own.
 const GATHER_LIMIT: usize = 64 * 1024;
@@ -159,11 +159,7 @@ fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
     if status.len()? < 4 {
         return Err(assertion("Status must be at least 4 characters"));
     }
-    let ascii = status
-        .cast_exact::<PyString>()
-        .ok()
-        .and_then(|s| s.to_str().ok())
-        .map(str::as_bytes);
+    let ascii = exact_str(status).map(str::as_bytes);
     let digits = match ascii {
         Some(b) if b.is_ascii() => b[..3].iter().all(u8::is_ascii_digit),
         _ => status
@@ -310,16 +306,14 @@ fn format_line(
 ) -> PyResult<Vec<u8>> {
     let mut out = Vec::with_capacity(64);
     let mut pieces = template.split("%s");
-    let plain = args.iter().all(|a| {
-        a.cast_exact::<PyString>()
-            .ok()
-            .and_then(|s| s.to_str().ok())
-            .is_some_and(str::is_ascii)
-    });
-    if plain {
-        for arg in args {
+    let texts: Option<Vec<&str>> = args
+        .iter()
+        .map(|a| exact_str(a).filter(|t| t.is_ascii()))
+        .collect();
+    if let Some(texts) = texts {
+        for text in texts {
             out.extend_from_slice(pieces.next().unwrap_or("").as_bytes());
-            out.extend_from_slice(arg.cast_exact::<PyString>()?.to_str()?.as_bytes());
+            out.extend_from_slice(text.as_bytes());
         }
         out.extend_from_slice(pieces.next().unwrap_or("").as_bytes());
         return Ok(out);
@@ -423,12 +417,8 @@ fn hook_client_is_modern(slf: &Bound<'_, PyAny>, d: Dispatch) -> PyResult<bool> 
 pub fn client_is_modern(slf: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = slf.py();
     let protocol = attr!(slf, "environ")?.get_item(pyo3::intern!(py, "SERVER_PROTOCOL"))?;
-    if let Ok(s) = protocol.cast_exact::<PyString>() {
-        if let Ok(text) = s.to_str() {
-            if text.is_ascii() {
-                return Ok(!text.eq_ignore_ascii_case("HTTP/0.9"));
-            }
-        }
+    if let Some(text) = exact_str(&protocol).filter(|t| t.is_ascii()) {
+        return Ok(!text.eq_ignore_ascii_case("HTTP/0.9"));
     }
     protocol
         .call_method0(pyo3::intern!(py, "upper"))?

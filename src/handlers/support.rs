@@ -1,5 +1,5 @@
-//! Small pieces the handler steps share: attribute access, Python-style assertions, the
-//! "currently handled exception", and reading `sys.flags.optimize` once.
+//! Small pieces the handler steps share: attribute access (the instance dict when that is
+//! exact), Python-style assertions, and the "currently handled exception".
 
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError};
 use pyo3::prelude::*;
@@ -69,18 +69,6 @@ pub(crate) use {attr, set_attr};
 /// `AssertionError(message)`.
 pub fn assertion(message: impl Into<String>) -> PyErr {
     PyAssertionError::new_err(message.into())
-}
-
-/// `mapping[key] = value`, with the exact-dict fast path.
-pub fn set_key(
-    mapping: &Bound<'_, PyAny>,
-    key: &Bound<'_, pyo3::types::PyString>,
-    value: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    match mapping.cast_exact::<PyDict>() {
-        Ok(d) => d.set_item(key, value),
-        Err(_) => mapping.set_item(key, value),
-    }
 }
 
 /// Runs `f` as if inside `except:` for `err`: `sys.exc_info()` answers `err`, and an exception

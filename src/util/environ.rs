@@ -7,13 +7,13 @@ use pyo3::types::{PyDict, PyString};
 /// An environ: an exact `dict` is used directly; anything else (`dict` subclasses
 /// included) through its own `get`, `__getitem__`, `__setitem__`, `__contains__` and
 /// `setdefault`, called exactly as the stdlib calls them.
-pub(super) enum Environ<'a, 'py> {
+pub(crate) enum Environ<'a, 'py> {
     Dict(&'a Bound<'py, PyDict>),
     Other(&'a Bound<'py, PyAny>),
 }
 
 impl<'a, 'py> Environ<'a, 'py> {
-    pub(super) fn new(environ: &'a Bound<'py, PyAny>) -> Self {
+    pub(crate) fn new(environ: &'a Bound<'py, PyAny>) -> Self {
         match environ.cast_exact::<PyDict>() {
             Ok(dict) => Environ::Dict(dict),
             Err(_) => Environ::Other(environ),
@@ -55,7 +55,7 @@ impl<'a, 'py> Environ<'a, 'py> {
     }
 
     /// `environ[key] = value`
-    pub(super) fn set(&self, key: &Bound<'py, PyString>, value: Bound<'py, PyAny>) -> PyResult<()> {
+    pub(crate) fn set(&self, key: &Bound<'py, PyString>, value: Bound<'py, PyAny>) -> PyResult<()> {
         match self {
             Environ::Dict(d) => d.set_item(key, value),
             Environ::Other(o) => o.set_item(key, value),

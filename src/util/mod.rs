@@ -27,6 +27,7 @@ mod testing_defaults;
 mod text;
 mod uri;
 
+pub(crate) use environ::Environ;
 pub use file_wrapper::FileWrapper;
 pub use hop_by_hop::is_hop_by_hop;
 use path::shift_path_info;
