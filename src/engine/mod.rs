@@ -11,5 +11,6 @@
 //! - [`chunked`]: an incremental decoder for the chunked transfer coding that
 //!   never reads past the end of the body, so pipelined requests stay intact.
 
+pub mod chunked;
 pub mod limits;
 pub mod parse;
