@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+pub mod engine;
 pub mod handlers;
 pub mod headers;
 mod latin1;

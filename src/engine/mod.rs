@@ -1,0 +1,16 @@
+//! The native HTTP/1.1 engine behind `WSGIServer.serve_forever()`.
+//!
+//! Nothing here is registered with Python yet. The pieces built so far are pure
+//! Rust, hold no GIL and do no I/O:
+//!
+//! - [`limits`]: the bounds every connection is held to (request line, header
+//!   section, header count, body size).
+//! - [`parse`]: a request head (request line and header fields) parsed with
+//!   httparse into a [`parse::RequestHead`], with the message framing decided
+//!   the way RFC 9112 section 6 asks (and request smuggling refused).
+//! - [`chunked`]: an incremental decoder for the chunked transfer coding that
+//!   never reads past the end of the body, so pipelined requests stay intact.
+
+pub mod chunked;
+pub mod limits;
+pub mod parse;
