@@ -21,5 +21,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     util::register(m)?;
     headers::register(m)?;
     handlers::register(m)?;
+    engine::register(m)?;
     Ok(())
 }

@@ -39,7 +39,7 @@ def test_every_public_name_of_the_stdlib_module_is_ours_too(name):
     # Names the stdlib module merely imported for its own use are not its API.
     imported_helpers = {"posixpath", "python_implementation", "urllib", "BaseHTTPRequestHandler",
                         "HTTPServer", "Callable", "Iterable", "Iterator", "Any", "Protocol",
-                        "TypeAlias", "TracebackType", "Optional", "TypeAlias"}
+                        "TypeAlias", "TracebackType", "Optional"}
     missing = sorted(public_names(std) - public_names(ours) - imported_helpers)
     assert missing == []
     for attr in public_names(std) & public_names(ours) - imported_helpers:

@@ -15,13 +15,17 @@ __all__ = [
     "Headers",
     "HandlerCore",
     "format_date_time",
+    "Engine",
+    "Input",
+    "StartResponse",
+    "Write",
 ]
 __version__: str
 
 # --- util (src/util/) ------------------------------------------------------
 
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from typing import Any, overload
+from typing import Any, final, overload
 
 from typing_extensions import disjoint_base
 
@@ -129,3 +133,59 @@ class HandlerCore:
 def format_date_time(timestamp: float) -> str: ...
 
 # --- end handlers -----------------------------------------------------------
+
+
+# --- engine (src/engine/; Linux and macOS only) ------------------------------
+
+@final
+class Engine:
+    """The native HTTP/1.1 engine for one listening socket."""
+
+    def __new__(
+        cls,
+        listen_fd: int,
+        app: Callable[..., Any],
+        base_environ: dict[str, Any],
+        server_software: str,
+        *,
+        log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
+        allow_underscore_headers: bool = False,
+        timeout: float = 60.0,
+        keepalive_timeout: float = 5.0,
+        header_timeout: float = 10.0,
+        max_connections: int = 10000,
+        limit_request_line: int = 65536,
+        limit_request_fields: int = 100,
+        limit_request_field_size: int = 65536,
+        limit_request_body: int | None = None,
+    ) -> Engine: ...
+    def serve_forever(
+        self, poll_interval: float = 0.5, should_stop: Callable[[], object] | None = None
+    ) -> None: ...
+    def stop(self) -> None: ...
+
+@final
+class Input:
+    """The request body, as wsgi.input."""
+
+    def read(self, size: int | None = -1) -> bytes: ...
+    def readline(self, size: int | None = -1) -> bytes: ...
+    def readlines(self, hint: int | None = -1) -> list[bytes]: ...
+    def __iter__(self) -> Input: ...
+    def __next__(self) -> bytes: ...
+
+@final
+class StartResponse:
+    """The start_response callable."""
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Write: ...
+
+@final
+class Write:
+    """The write callable start_response returns."""
+
+    def __call__(self, data: bytes) -> None: ...
+
+# --- end engine -------------------------------------------------------------

@@ -16,6 +16,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from platform import python_implementation
 
+from wsgiref_rs import _engine
 from wsgiref_rs.handlers import SimpleHandler
 
 __version__ = "0.2"
@@ -46,9 +47,37 @@ class ServerHandler(SimpleHandler):
 
 
 class WSGIServer(HTTPServer):
-    """An ``HTTPServer`` that serves one WSGI application (see :meth:`set_app`)."""
+    """An ``HTTPServer`` that serves one WSGI application (see :meth:`set_app`).
+
+    ``serve_forever()`` runs wsgiref-rs's native HTTP/1.1 engine whenever the server's and the
+    handler's classes allow it (see ``wsgiref_rs._engine``); set ``native_engine = False`` on the
+    class or the instance to keep the standard library's design.
+    """
 
     application = None
+    native_engine = True
+    _running_engine = None
+
+    def serve_forever(self, poll_interval=0.5):
+        """Serve until shutdown(): on the native engine when the classes allow it."""
+        engine = _engine.engine_for(self, WSGIRequestHandler, WSGIServer, ServerHandler)
+        if engine is None:
+            return HTTPServer.serve_forever(self, poll_interval)
+        self._BaseServer__is_shut_down.clear()
+        try:
+            self._running_engine = engine
+            engine.serve_forever(poll_interval, lambda: self._BaseServer__shutdown_request)
+        finally:
+            self._running_engine = None
+            self._BaseServer__shutdown_request = False
+            self._BaseServer__is_shut_down.set()
+
+    def shutdown(self):
+        """Stop serve_forever() and wait until it has returned (call from another thread)."""
+        engine = self._running_engine
+        if engine is not None:
+            engine.stop()
+        HTTPServer.shutdown(self)
 
     def server_bind(self):
         """Bind the socket as ``HTTPServer`` does, then prepare :attr:`base_environ`."""

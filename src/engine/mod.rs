@@ -14,3 +14,32 @@
 pub mod chunked;
 pub mod limits;
 pub mod parse;
+
+#[cfg(unix)]
+mod conn;
+#[cfg(unix)]
+mod environ;
+#[cfg(unix)]
+mod exchange;
+#[cfg(unix)]
+mod io;
+#[cfg(unix)]
+mod objects;
+#[cfg(unix)]
+mod request;
+#[cfg(unix)]
+mod serve;
+
+use pyo3::prelude::*;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    #[cfg(unix)]
+    {
+        m.add_class::<serve::Engine>()?;
+        m.add_class::<objects::Input>()?;
+        m.add_class::<objects::StartResponse>()?;
+        m.add_class::<objects::Write>()?;
+    }
+    let _ = m;
+    Ok(())
+}

@@ -17,7 +17,7 @@ pub mod core;
 pub mod date;
 mod flow;
 pub mod hooks;
-mod response;
+pub(crate) mod response;
 mod simple;
 pub(crate) mod support;
 

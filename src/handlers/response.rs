@@ -129,28 +129,53 @@ pub fn start_response<'py>(
     let native_convert = d.native(Hook::ConvertStringType);
     let convert = |value: &Bound<'py, PyAny>, title: &'static str| -> PyResult<Bound<'py, PyAny>> {
         if native_convert {
-            convert_string_type(value, PyString::new(py, title).as_any())
+            convert_titled(value, title)
         } else {
             slf.call_method1(pyo3::intern!(py, "_convert_string_type"), (value, title))
         }
     };
+    check_arguments(py, status, headers, &convert)?;
+    attr!(slf, "write")
+}
+
+/// `self._convert_string_type(value, title)`, whichever method that is.
+pub(crate) type Convert<'a, 'py> =
+    dyn Fn(&Bound<'py, PyAny>, &'static str) -> PyResult<Bound<'py, PyAny>> + 'a;
+
+/// The checks CPython's `start_response` makes of its arguments once the headers are stored:
+/// `convert` stands for `self._convert_string_type`. The native engine makes the same checks.
+pub(crate) fn check_arguments<'py>(
+    py: Python<'py>,
+    status: &Bound<'py, PyAny>,
+    headers: &Bound<'py, PyAny>,
+    convert: &Convert<'_, 'py>,
+) -> PyResult<()> {
     let status = convert(status, "Status")?;
-    if debug_enabled(py) {
-        check_status(&status)?;
-        for item in headers.try_iter()? {
-            let (name, value) = unpack_pair(&item?)?;
-            let name = convert(&name, "Header name")?;
-            let value = convert(&value, "Header value")?;
-            if crate::util::is_hop_by_hop(py, &name)? {
-                let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
-                    .call_method1(pyo3::intern!(py, "format"), (name, value))?;
-                return Err(pyo3::exceptions::PyAssertionError::new_err(
-                    message.unbind(),
-                ));
-            }
+    if !debug_enabled(py) {
+        return Ok(());
+    }
+    check_status(&status)?;
+    for item in headers.try_iter()? {
+        let (name, value) = unpack_pair(&item?)?;
+        let name = convert(&name, "Header name")?;
+        let value = convert(&value, "Header value")?;
+        if crate::util::is_hop_by_hop(py, &name)? {
+            let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
+                .call_method1(pyo3::intern!(py, "format"), (name, value))?;
+            return Err(pyo3::exceptions::PyAssertionError::new_err(
+                message.unbind(),
+            ));
         }
     }
-    attr!(slf, "write")
+    Ok(())
+}
+
+/// `BaseHandler._convert_string_type` with a title given as Rust text.
+pub(crate) fn convert_titled<'py>(
+    value: &Bound<'py, PyAny>,
+    title: &'static str,
+) -> PyResult<Bound<'py, PyAny>> {
+    convert_string_type(value, PyString::new(value.py(), title).as_any())
 }
 
 /// The three assertions CPython makes on a status string.

@@ -1,0 +1,120 @@
+"""When ``WSGIServer.serve_forever()`` runs the native engine, and what it gives the engine.
+
+The engine serves requests itself (HTTP/1.1, keep-alive, the GIL released for all socket I/O)
+instead of through ``WSGIRequestHandler.handle()``. It engages by itself when the server's and the
+handler's classes leave nothing it could not honour:
+
+* the handler class is ``WSGIRequestHandler`` or a subclass that changes only logging
+  (``log_message``, ``log_request``, ``log_error``) or ``server_version``;
+* the server class is ``WSGIServer`` or a subclass that does not override how requests are taken
+  and dispatched (``get_request``, ``verify_request``, ``process_request``, ``finish_request``,
+  ``shutdown_request``, ``close_request``, ``handle_request``), and does not mix in
+  ``socketserver.ThreadingMixIn`` (threaded serving stays on the standard library's path until the
+  engine's thread pool lands);
+* ``WSGIServer.native_engine`` is true (the default; set it to False to opt out);
+* the platform has the engine (Linux and macOS).
+
+Everything else runs on the compatible path, the standard library's design, with the same results.
+"""
+
+import socketserver
+
+from wsgiref_rs import _native
+
+_HANDLER_HOOKS_ALLOWED = frozenset(
+    {"log_message", "log_request", "log_error", "server_version", "__doc__", "__module__",
+     "__qualname__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
+)
+_SERVER_HOOKS_REFUSED = (
+    "get_request", "verify_request", "process_request", "finish_request", "shutdown_request",
+    "close_request", "handle_request", "_handle_request_noblock",
+)
+
+
+def _noop_code_objects():
+    codes = set()
+    for body in ("pass", "return", "return None", '"""doc"""'):
+        namespace = {}
+        exec(f"def f(*args, **kwargs):\n    {body}\n", namespace)  # noqa: S102 - fixed source
+        codes.add(namespace["f"].__code__.co_code)
+    return codes
+
+
+_NOOP_CODES = _noop_code_objects()
+
+
+def _is_noop(function):
+    code = getattr(function, "__code__", None)
+    return code is not None and code.co_code in _NOOP_CODES and not code.co_names
+
+
+def _handler_allows(handler_class, base):
+    if not isinstance(handler_class, type) or not issubclass(handler_class, base):
+        return False
+    for klass in handler_class.__mro__:
+        if klass is base:
+            return True
+        if set(vars(klass)) - _HANDLER_HOOKS_ALLOWED:
+            return False
+    return False
+
+
+def _server_allows(server, base):
+    klass = type(server)
+    if isinstance(server, socketserver.ThreadingMixIn) or not getattr(server, "native_engine", False):
+        return False
+    return all(getattr(klass, name) is getattr(base, name) for name in _SERVER_HOOKS_REFUSED)
+
+
+def _base_environ(server, handler_class, server_handler):
+    """The keys every request shares, as ServerHandler.setup_environ() and
+    WSGIRequestHandler.get_environ() would set them."""
+    from wsgiref_rs.util import guess_scheme
+
+    environ = dict(server_handler.os_environ)
+    environ.update(server.base_environ)
+    environ["SERVER_SOFTWARE"] = handler_class.server_version
+    environ["wsgi.version"] = server_handler.wsgi_version
+    environ["wsgi.run_once"] = server_handler.wsgi_run_once
+    environ["wsgi.multithread"] = False
+    environ["wsgi.multiprocess"] = False
+    if server_handler.wsgi_file_wrapper is not None:
+        environ["wsgi.file_wrapper"] = server_handler.wsgi_file_wrapper
+    environ["wsgi.url_scheme"] = guess_scheme(environ)
+    return environ
+
+
+def _access_logger(server, handler_class):
+    """log(requestline, code, size, client_address): the access line through the handler class's
+    own log_request/log_message; None when the class silences them."""
+    if _is_noop(handler_class.log_request) or _is_noop(handler_class.log_message):
+        return None
+
+    def log(requestline, code, size, client_address):
+        handler = handler_class.__new__(handler_class)
+        handler.server = server
+        handler.client_address = client_address
+        handler.requestline = requestline
+        handler.command, _, rest = requestline.partition(" ")
+        handler.path, _, handler.request_version = rest.rpartition(" ")
+        handler.log_request(code, size)
+
+    return log
+
+
+def engine_for(server, handler_base, server_base, server_handler):
+    """A native engine for ``server``, or None when its classes need the compatible path."""
+    engine_class = getattr(_native, "Engine", None)
+    handler_class = server.RequestHandlerClass
+    if engine_class is None or not _server_allows(server, server_base):
+        return None
+    if not _handler_allows(handler_class, handler_base):
+        return None
+    return engine_class(
+        server.socket.fileno(),
+        server.get_app(),
+        _base_environ(server, handler_class, server_handler),
+        server_handler.server_software,
+        log=_access_logger(server, handler_class),
+        allow_underscore_headers=getattr(handler_class, "allow_underscore_headers", False),
+    )

@@ -1,0 +1,53 @@
+//! A client connection: its socket, its peer, and the bytes read from it but not yet used.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+pub struct Conn {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    /// Bytes read from the socket; `buf[pos..]` are not consumed yet (the rest of a request head,
+    /// a body, pipelined requests).
+    pub buf: Vec<u8>,
+    pub pos: usize,
+    /// When the connection last finished a request (or was accepted): the idle timeout counts
+    /// from here.
+    pub idle_since: Instant,
+    /// When the first byte of a request head arrived that is still incomplete: the header
+    /// deadline counts from here.
+    pub head_since: Option<Instant>,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, peer: SocketAddr) -> Self {
+        Conn {
+            stream,
+            peer,
+            buf: Vec::with_capacity(4096),
+            pos: 0,
+            idle_since: Instant::now(),
+            head_since: None,
+        }
+    }
+
+    /// The bytes not consumed yet.
+    pub fn pending(&self) -> &[u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Marks `n` more bytes as consumed, dropping consumed bytes once nothing is left after them
+    /// (or once they are most of the buffer), so the buffer does not grow with the connection's
+    /// age.
+    pub fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+    }
+}

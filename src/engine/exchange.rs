@@ -1,0 +1,419 @@
+//! One request/response exchange: the request body as the application reads it, and the
+//! response as it goes out.
+//!
+//! An `Exchange` sits behind a mutex shared by the executor and the Python objects the
+//! application holds (`wsgi.input`, `start_response`, `write`). Its methods do socket I/O and are
+//! called with the GIL released; once the exchange is over the executor takes the connection
+//! back and those objects see an empty body.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use super::chunked::ChunkedDecoder;
+use super::conn::Conn;
+use super::io::{read_some, write_all};
+use super::limits::Limits;
+use super::parse::{BodyFraming, RequestHead, Version};
+
+/// How much of the request body is still to come.
+enum Body {
+    Length(u64),
+    Chunked(Box<ChunkedDecoder>),
+}
+
+/// How the response body is delimited on the wire.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Framing {
+    Length(u64),
+    Chunked,
+    /// HTTP/1.0 without a length: the body ends when the connection closes.
+    Close,
+    /// 1xx, 204 and 304 responses, whatever the application says.
+    NoBody,
+}
+
+/// The response the application started.
+pub struct Response {
+    pub status: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub headers_sent: bool,
+    /// Body bytes the application gave (on HEAD too, though none are sent).
+    pub bytes_sent: u64,
+    pub framing: Framing,
+    /// Body bytes written for a Content-Length response, to stop at the declared length.
+    written: u64,
+}
+
+pub struct Exchange {
+    pub conn: Option<Conn>,
+    body: Option<Body>,
+    /// Chunked bodies: decoded bytes not yet given to the application.
+    decoded: Vec<u8>,
+    dpos: usize,
+    continue_pending: bool,
+    version: Version,
+    head_only: bool,
+    pub keep_alive: bool,
+    timeout: Duration,
+    pub response: Response,
+    /// Set when the body was malformed or the client went away: the connection must close.
+    pub broken: bool,
+    server_software: std::sync::Arc<str>,
+}
+
+fn deadline(timeout: Duration) -> Option<Instant> {
+    Some(Instant::now() + timeout)
+}
+
+impl Exchange {
+    pub fn new(
+        conn: Conn,
+        head: &RequestHead,
+        limits: &Limits,
+        timeout: Duration,
+        server_software: std::sync::Arc<str>,
+    ) -> Self {
+        let body = match head.body {
+            BodyFraming::None => None,
+            BodyFraming::Length(0) => None,
+            BodyFraming::Length(n) => Some(Body::Length(n)),
+            BodyFraming::Chunked => Some(Body::Chunked(Box::new(ChunkedDecoder::new(limits)))),
+        };
+        Exchange {
+            conn: Some(conn),
+            continue_pending: head.expect_continue && body.is_some(),
+            body,
+            decoded: Vec::new(),
+            dpos: 0,
+            version: head.version,
+            head_only: head.method == "HEAD",
+            keep_alive: head.keep_alive,
+            timeout,
+            response: Response {
+                status: None,
+                headers: Vec::new(),
+                headers_sent: false,
+                bytes_sent: 0,
+                framing: Framing::Close,
+                written: 0,
+            },
+            broken: false,
+            server_software,
+        }
+    }
+
+    // --- the request body ----------------------------------------------------------------------
+
+    /// The decoded body bytes available without reading the socket.
+    fn available(&mut self) -> &[u8] {
+        let Some(conn) = self.conn.as_mut() else {
+            return &[];
+        };
+        match &mut self.body {
+            None => &[],
+            Some(Body::Length(left)) => {
+                let pending = conn.pending();
+                let n = pending
+                    .len()
+                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
+                &conn.buf[conn.pos..conn.pos + n]
+            }
+            Some(Body::Chunked(decoder)) => {
+                if self.dpos == self.decoded.len() {
+                    self.decoded.clear();
+                    self.dpos = 0;
+                }
+                if !decoder.is_done() {
+                    match decoder.decode(conn.pending(), &mut self.decoded) {
+                        Ok(used) => conn.consume(used),
+                        Err(_) => self.broken = true,
+                    }
+                }
+                &self.decoded[self.dpos..]
+            }
+        }
+    }
+
+    fn take(&mut self, n: usize) {
+        match &mut self.body {
+            Some(Body::Length(left)) => {
+                *left -= n as u64;
+                if let Some(conn) = self.conn.as_mut() {
+                    conn.consume(n);
+                }
+                if *left == 0 {
+                    self.body = None;
+                }
+            }
+            Some(Body::Chunked(decoder)) => {
+                self.dpos += n;
+                if decoder.is_done() && self.dpos == self.decoded.len() {
+                    self.body = None;
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// True once the whole body has been given to the application (or there was none).
+    fn body_done(&self) -> bool {
+        match &self.body {
+            None => true,
+            Some(Body::Length(_)) => false,
+            Some(Body::Chunked(d)) => d.is_done() && self.dpos == self.decoded.len(),
+        }
+    }
+
+    /// Reads more of the body from the socket; false at the end of the body.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.body.is_none() || self.broken {
+            return Ok(false);
+        }
+        if let Some(Body::Chunked(d)) = &self.body {
+            if d.is_done() {
+                return Ok(false);
+            }
+        }
+        if self.continue_pending {
+            self.continue_pending = false;
+            if let Some(conn) = self.conn.as_mut() {
+                write_all(
+                    &mut conn.stream,
+                    &[b"HTTP/1.1 100 Continue\r\n\r\n"],
+                    deadline(self.timeout),
+                )?;
+            }
+        }
+        let timeout = self.timeout;
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        if read_some(&mut conn.stream, &mut conn.buf, deadline(timeout))? == 0 {
+            self.broken = true;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed the connection mid-body",
+            ));
+        }
+        Ok(true)
+    }
+
+    /// `limit` body bytes (all that is left when `None`), fewer only at the end of the body:
+    /// what `read(n)` on the stdlib's buffered socket file gives.
+    pub fn read(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
+        let want = limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        loop {
+            let avail = self.available();
+            let n = avail.len().min(want - out.len());
+            out.extend_from_slice(&avail[..n]);
+            self.take(n);
+            if out.len() == want || self.body_done() || !self.fill()? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// One line of the body, through `\n`, at most `limit` bytes.
+    pub fn readline(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
+        let limit = limit.unwrap_or(usize::MAX);
+        loop {
+            let avail = self.available();
+            let scan = &avail[..avail.len().min(limit)];
+            if let Some(i) = scan.iter().position(|&b| b == b'\n') {
+                let out = scan[..=i].to_vec();
+                self.take(i + 1);
+                return Ok(out);
+            }
+            if scan.len() == limit || !self.fill()? {
+                let avail = self.available();
+                let n = avail.len().min(limit);
+                let out = avail[..n].to_vec();
+                self.take(n);
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Reads and drops what is left of the body, up to `max` bytes, so that the next request on
+    /// the connection can be read; false when that was not possible.
+    pub fn discard_body(&mut self, max: usize) -> bool {
+        let mut dropped = 0usize;
+        loop {
+            let n = self.available().len();
+            self.take(n);
+            dropped += n;
+            if self.body_done() {
+                return !self.broken;
+            }
+            if dropped > max || self.continue_pending {
+                // An unread body the client has not even sent yet (100-continue): close instead.
+                return false;
+            }
+            match self.fill() {
+                Ok(true) => {}
+                _ => return false,
+            }
+        }
+    }
+
+    // --- the response --------------------------------------------------------------------------
+
+    fn head(&mut self, one_chunk: Option<u64>, date: &str) -> Vec<u8> {
+        let status = self.response.status.clone().unwrap_or_default();
+        let code: u16 = status.get(..3).and_then(|c| c.parse().ok()).unwrap_or(500);
+        let mut declared = None;
+        let (mut has_date, mut has_server) = (false, false);
+        for (name, value) in &self.response.headers {
+            if name.eq_ignore_ascii_case("content-length") {
+                declared = value.trim().parse::<u64>().ok();
+            } else if name.eq_ignore_ascii_case("date") {
+                has_date = true;
+            } else if name.eq_ignore_ascii_case("server") {
+                has_server = true;
+            }
+        }
+        let framing = if (100..200).contains(&code) || code == 204 || code == 304 {
+            Framing::NoBody
+        } else if let Some(n) = declared {
+            Framing::Length(n)
+        } else if let Some(n) = one_chunk {
+            Framing::Length(n)
+        } else if self.version == Version::Http11 {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        };
+        if framing == Framing::Close {
+            self.keep_alive = false;
+        }
+        self.response.framing = framing;
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(b"HTTP/1.1 ");
+        latin1_into(&mut out, &status);
+        out.extend_from_slice(b"\r\n");
+        // Date and Server first, then the application's headers: the stdlib's order.
+        if !has_date {
+            out.extend_from_slice(b"Date: ");
+            out.extend_from_slice(date.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if !has_server {
+            out.extend_from_slice(b"Server: ");
+            latin1_into(&mut out, &self.server_software);
+            out.extend_from_slice(b"\r\n");
+        }
+        for (name, value) in &self.response.headers {
+            latin1_into(&mut out, name);
+            out.extend_from_slice(b": ");
+            latin1_into(&mut out, value);
+            out.extend_from_slice(b"\r\n");
+        }
+        match framing {
+            Framing::Length(n) if declared.is_none() => {
+                out.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
+            }
+            Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            _ => {}
+        }
+        if !self.keep_alive && self.version == Version::Http11 {
+            out.extend_from_slice(b"Connection: close\r\n");
+        } else if self.keep_alive && self.version == Version::Http10 {
+            out.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    /// Sends a body chunk, preceded by the head when it has not gone yet. `one_chunk` says the
+    /// application's result is this single chunk, so its length can frame the response.
+    pub fn send(&mut self, data: &[u8], one_chunk: bool) -> io::Result<()> {
+        self.response.bytes_sent += data.len() as u64;
+        let mut head = Vec::new();
+        if !self.response.headers_sent {
+            let length = one_chunk.then_some(data.len() as u64);
+            head = self.head(length, &crate::handlers::date::http_date_now());
+            self.response.headers_sent = true;
+        }
+        let body: &[u8] = if self.head_only { &[] } else { data };
+        let deadline = deadline(self.timeout);
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the response is already finished",
+            ));
+        };
+        let result = match self.response.framing {
+            Framing::NoBody => write_all(&mut conn.stream, &[&head], deadline),
+            Framing::Length(n) => {
+                let room = n.saturating_sub(self.response.written);
+                let part = &body[..body.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
+                if part.len() < body.len() {
+                    // More than the declared length: never let it run into the next response.
+                    self.keep_alive = false;
+                }
+                self.response.written += part.len() as u64;
+                write_all(&mut conn.stream, &[&head, part], deadline)
+            }
+            Framing::Chunked if !body.is_empty() => {
+                let size = format!("{:x}\r\n", body.len());
+                write_all(
+                    &mut conn.stream,
+                    &[&head, size.as_bytes(), body, b"\r\n"],
+                    deadline,
+                )
+            }
+            Framing::Chunked | Framing::Close => {
+                write_all(&mut conn.stream, &[&head, body], deadline)
+            }
+        };
+        if result.is_err() {
+            self.broken = true;
+        }
+        result
+    }
+
+    /// Ends the response: the head if nothing was sent (with a zero length unless the
+    /// application declared one), the last chunk of a chunked body. False when the connection
+    /// cannot carry another request.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if !self.response.headers_sent {
+            return self.send(&[], true);
+        }
+        let deadline = deadline(self.timeout);
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        match self.response.framing {
+            Framing::Chunked if !self.head_only => {
+                write_all(&mut conn.stream, &[b"0\r\n\r\n"], deadline)
+            }
+            Framing::Length(n) if self.response.written < n && !self.head_only => {
+                // The application sent less than it declared: the client would wait forever.
+                self.keep_alive = false;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Forgets a response that was started but not sent, for the error page.
+    pub fn reset_response(&mut self) {
+        self.response.status = None;
+        self.response.headers.clear();
+        self.response.bytes_sent = 0;
+    }
+}
+
+/// Appends Latin-1 bytes of text already checked to be Latin-1 (the head is checked when the
+/// application calls start_response); anything else becomes '?'.
+fn latin1_into(out: &mut Vec<u8>, text: &str) {
+    if text.is_ascii() {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        out.extend(
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! Blocking-style reads and writes on a non-blocking socket, with a deadline.
+//!
+//! Connections stay non-blocking for the event loop; while a request is being served, its
+//! executor reads and writes as if blocking: try the syscall, and on `WouldBlock` wait for the
+//! socket with `poll(2)` until the deadline. Callers hold no GIL here.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+/// Waits until `fd` is readable (or writable), or the deadline passes.
+fn wait(fd: RawFd, writable: bool, deadline: Option<Instant>) -> io::Result<()> {
+    let events = if writable {
+        libc::POLLOUT
+    } else {
+        libc::POLLIN
+    };
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "socket timed out"));
+                }
+                (d - now).as_millis().clamp(1, i32::MAX as u128) as i32
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: `pfd` is a valid pollfd for the duration of the call, and we pass a count of 1.
+        let ready = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        match ready {
+            // Readable, writable, hung up or in error: the next read or write tells which.
+            1.. => return Ok(()),
+            0 => return Err(io::Error::new(io::ErrorKind::TimedOut, "socket timed out")),
+            _ => {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+/// Writes all of `parts`, in order, in as few syscalls as the kernel allows.
+pub fn write_all(
+    stream: &mut TcpStream,
+    parts: &[&[u8]],
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    let mut index = 0;
+    let mut offset = 0;
+    loop {
+        // Skip what is written, and empty parts: a write of nothing would answer 0.
+        while index < parts.len() && parts[index].len() == offset {
+            index += 1;
+            offset = 0;
+        }
+        if index == parts.len() {
+            return Ok(());
+        }
+        let slices: Vec<IoSlice<'_>> = parts[index..]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| IoSlice::new(if i == 0 { &p[offset..] } else { p }))
+            .collect();
+        match stream.write_vectored(&slices) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the socket took nothing",
+                ))
+            }
+            Ok(mut n) => {
+                while index < parts.len() && n > 0 {
+                    let left = parts[index].len() - offset;
+                    if n >= left {
+                        n -= left;
+                        index += 1;
+                        offset = 0;
+                    } else {
+                        offset += n;
+                        n = 0;
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream.as_raw_fd(), true, deadline)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads what the socket has (at least one byte, or 0 at end of stream) onto the end of `buf`,
+/// waiting for it until the deadline.
+pub fn read_some(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
+    const CHUNK: usize = 64 * 1024;
+    loop {
+        let start = buf.len();
+        buf.resize(start + CHUNK, 0);
+        let got = stream.read(&mut buf[start..]);
+        buf.truncate(start + *got.as_ref().unwrap_or(&0));
+        match got {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream.as_raw_fd(), false, deadline)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads what the socket has right now, without waiting: `Ok(None)` when it has nothing yet.
+pub fn read_ready(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
+    match read_some(stream, buf, Some(Instant::now())) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,193 @@
+//! The objects the application holds during a request: `wsgi.input`, `start_response` and the
+//! `write` callable it returns. Each refers to the request's [`Exchange`]; socket I/O runs with
+//! the GIL released.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyAssertionError, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+
+use super::exchange::Exchange;
+use crate::handlers::response::{check_arguments, convert_titled};
+use crate::handlers::support::reraise;
+use crate::headers::Headers;
+
+pub type Shared = Arc<Mutex<Exchange>>;
+
+fn io_error(e: std::io::Error) -> PyErr {
+    PyOSError::new_err(e.to_string())
+}
+
+/// A negative or None size means "everything", as for file objects.
+fn size_limit(size: Option<isize>) -> Option<usize> {
+    size.and_then(|n| usize::try_from(n).ok())
+}
+
+/// The request body (`wsgi.input`): read, readline, readlines and iteration, never past the end
+/// of the body. `Expect: 100-continue` is answered on the first read.
+#[pyclass(module = "wsgiref_rs.engine", name = "Input")]
+pub struct Input {
+    pub exchange: Shared,
+}
+
+#[pymethods]
+impl Input {
+    /// Read up to size bytes of the body (all of it when size is negative or None).
+    ///
+    /// Releases the GIL while it waits for the socket.
+    #[pyo3(signature = (size=-1), text_signature = "(self, size=-1)")]
+    fn read<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+        let exchange = self.exchange.clone();
+        let data = py
+            .detach(move || exchange.lock().read(size_limit(size)))
+            .map_err(io_error)?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Read one line of the body, at most size bytes.
+    ///
+    /// Releases the GIL while it waits for the socket.
+    #[pyo3(signature = (size=-1), text_signature = "(self, size=-1)")]
+    fn readline<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+        let exchange = self.exchange.clone();
+        let data = py
+            .detach(move || exchange.lock().readline(size_limit(size)))
+            .map_err(io_error)?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Read the remaining lines of the body (stopping once hint bytes were read, if given).
+    ///
+    /// Releases the GIL while it waits for the socket.
+    #[pyo3(signature = (hint=-1), text_signature = "(self, hint=-1)")]
+    fn readlines<'py>(&self, py: Python<'py>, hint: Option<isize>) -> PyResult<Bound<'py, PyList>> {
+        let hint = size_limit(hint).filter(|&h| h > 0);
+        let lines = PyList::empty(py);
+        let mut total = 0;
+        loop {
+            let line = self.readline(py, None)?;
+            if line.as_bytes().is_empty() {
+                return Ok(lines);
+            }
+            total += line.as_bytes().len();
+            lines.append(line)?;
+            if hint.is_some_and(|h| total >= h) {
+                return Ok(lines);
+            }
+        }
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next line of the body.
+    ///
+    /// Releases the GIL while it waits for the socket.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.readline(py, None)?;
+        Ok((!line.as_bytes().is_empty()).then_some(line))
+    }
+}
+
+/// The `start_response` callable given to the application.
+#[pyclass(module = "wsgiref_rs.engine", name = "StartResponse")]
+pub struct StartResponse {
+    pub exchange: Shared,
+}
+
+#[pymethods]
+impl StartResponse {
+    /// 'start_response()' callable as specified by PEP 3333, with the standard library's checks.
+    ///
+    /// Holds the GIL (no I/O).
+    #[pyo3(signature = (status, headers, exc_info=None))]
+    fn __call__<'py>(
+        &self,
+        py: Python<'py>,
+        status: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Write> {
+        {
+            let exchange = self.exchange.lock();
+            match exc_info {
+                Some(info) if info.is_truthy()? => {
+                    if exchange.response.headers_sent {
+                        return Err(reraise(py));
+                    }
+                }
+                _ => {
+                    if exchange.response.status.is_some() {
+                        return Err(PyAssertionError::new_err("Headers already set!"));
+                    }
+                }
+            }
+        }
+        // The stdlib stores Headers(headers) first: its type checks come before ours.
+        py.get_type::<Headers>().call1((headers,))?;
+        check_arguments(py, status, headers, &convert_titled)?;
+        let status: String = status.cast::<PyString>()?.to_str()?.to_owned();
+        let mut pairs = Vec::new();
+        for item in headers.try_iter()? {
+            let (name, value) = crate::pyhelpers::unpack_pair(&item?)?;
+            pairs.push((name.extract::<String>()?, value.extract::<String>()?));
+        }
+        let mut exchange = self.exchange.lock();
+        exchange.response.status = Some(status);
+        exchange.response.headers = pairs;
+        Ok(Write {
+            exchange: self.exchange.clone(),
+        })
+    }
+}
+
+/// The `write` callable `start_response` returns.
+#[pyclass(module = "wsgiref_rs.engine", name = "Write")]
+pub struct Write {
+    pub exchange: Shared,
+}
+
+#[pymethods]
+impl Write {
+    /// 'write()' callable as specified by PEP 3333: sends data at once.
+    ///
+    /// Releases the GIL while it writes to the socket.
+    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let Ok(bytes) = data.cast_exact::<PyBytes>() else {
+            return Err(PyAssertionError::new_err(
+                "write() argument must be a bytes instance",
+            ));
+        };
+        send(py, &self.exchange, bytes, false)
+    }
+}
+
+/// Sends one chunk of the response body with the GIL released.
+pub fn send(
+    py: Python<'_>,
+    exchange: &Shared,
+    data: &Bound<'_, PyBytes>,
+    one_chunk: bool,
+) -> PyResult<()> {
+    if exchange.lock().response.status.is_none() {
+        return Err(PyAssertionError::new_err("write() before start_response()"));
+    }
+    let bytes = data.as_bytes();
+    let (ptr, len) = (bytes.as_ptr() as usize, bytes.len());
+    let exchange = exchange.clone();
+    let sent = py.detach(move || {
+        // SAFETY: a bytes object is immutable, and the caller's `data` reference keeps this one
+        // alive until we return, so its buffer stays valid and unchanged without the GIL.
+        let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+        exchange.lock().send(data, one_chunk)
+    });
+    sent.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotConnected => {
+            PyValueError::new_err("write() after the response was finished")
+        }
+        _ => io_error(e),
+    })
+}

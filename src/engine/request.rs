@@ -1,0 +1,171 @@
+//! Serving one request on a connection: environ, the application, its result, the response.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{
+    PyAssertionError, PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use super::conn::Conn;
+use super::environ;
+use super::exchange::Exchange;
+use super::limits::Limits;
+use super::objects::{send, Input, Shared, StartResponse};
+use super::parse::RequestHead;
+
+/// What every request of a server shares.
+pub struct Settings {
+    pub app: Py<PyAny>,
+    pub base_environ: Py<PyDict>,
+    pub server_software: Arc<str>,
+    pub limits: Limits,
+    pub timeout: Duration,
+    /// `log(requestline, code, size, client_address)`, or None when logging is off.
+    pub log: Option<Py<PyAny>>,
+    pub allow_underscores: bool,
+}
+
+const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
+
+/// The most of an unread request body we read and drop to keep the connection.
+const DISCARD_LIMIT: usize = 1024 * 1024;
+
+/// Serves one request; gives the connection back when it can carry another.
+pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead) -> Option<Conn> {
+    let peer = conn.peer;
+    let exchange: Shared = Arc::new(Mutex::new(Exchange::new(
+        conn,
+        &head,
+        &settings.limits,
+        settings.timeout,
+        settings.server_software.clone(),
+    )));
+    if let Err(err) = run_app(py, settings, &exchange, &head, peer) {
+        handle_error(py, &exchange, err);
+    }
+    let finished = exchange.clone();
+    let (conn, status, size) = py.detach(move || {
+        let mut x = finished.lock();
+        let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
+        let conn = x.conn.take();
+        let status = x.response.status.clone().unwrap_or_default();
+        (conn.filter(|_| done), status, x.response.bytes_sent)
+    });
+    if let Some(log) = &settings.log {
+        let line = format!(
+            "{} {} {}",
+            head.method,
+            String::from_utf8_lossy(&head.target),
+            head.version.as_str()
+        );
+        let code = status.split(' ').next().unwrap_or("").to_owned();
+        if let Err(e) = log.call1(py, (line, code, size, (peer.ip().to_string(), peer.port()))) {
+            e.print(py);
+        }
+    }
+    conn
+}
+
+fn run_app(
+    py: Python<'_>,
+    settings: &Settings,
+    exchange: &Shared,
+    head: &RequestHead,
+    peer: SocketAddr,
+) -> PyResult<()> {
+    let input = Bound::new(
+        py,
+        Input {
+            exchange: exchange.clone(),
+        },
+    )?
+    .into_any();
+    let environ = environ::build(
+        py,
+        settings.base_environ.bind(py),
+        head,
+        peer,
+        input,
+        settings.allow_underscores,
+    )?;
+    let start_response = Bound::new(
+        py,
+        StartResponse {
+            exchange: exchange.clone(),
+        },
+    )?;
+    let result = settings.app.bind(py).call1((environ, start_response))?;
+    let sent = send_result(py, exchange, &result);
+    // The result's close() is always called, whatever happened while sending it.
+    let closed = match result.getattr_opt(pyo3::intern!(py, "close")) {
+        Ok(Some(close)) => close.call0().map(drop),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    sent.and(closed)
+}
+
+fn chunk<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
+    item.cast_exact::<PyBytes>()
+        .map_err(|_| PyAssertionError::new_err("write() argument must be a bytes instance"))
+}
+
+fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    // The stdlib frames a result of one item by its length; so do we.
+    let one_item = result.len().map(|n| n == 1).unwrap_or(false);
+    for (i, item) in result.try_iter()?.enumerate() {
+        send(py, exchange, chunk(&item?)?, one_item && i == 0)?;
+    }
+    Ok(())
+}
+
+/// As `BaseHandler.handle_error`: log the traceback, then the error page if nothing was sent,
+/// else close the connection. A client that went away is no error of the application's.
+fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
+    let gone = err.is_instance_of::<PyBrokenPipeError>(py)
+        || err.is_instance_of::<PyConnectionResetError>(py)
+        || err.is_instance_of::<PyConnectionAbortedError>(py);
+    if gone {
+        exchange.lock().keep_alive = false;
+        return;
+    }
+    let logged = py.import("traceback").and_then(|tb| {
+        let stderr = py.import("sys")?.getattr("stderr")?;
+        tb.call_method1(
+            "print_exception",
+            (
+                err.get_type(py),
+                err.value(py),
+                err.traceback(py),
+                py.None(),
+                &stderr,
+            ),
+        )?;
+        stderr.call_method0("flush")
+    });
+    if let Err(e) = logged {
+        e.print(py);
+    }
+    let exchange = exchange.clone();
+    py.detach(move || {
+        let mut x = exchange.lock();
+        if x.response.headers_sent {
+            x.keep_alive = false;
+            return;
+        }
+        x.reset_response();
+        x.response.status = Some("500 Internal Server Error".to_owned());
+        x.response.headers = vec![
+            ("Content-Type".to_owned(), "text/plain".to_owned()),
+            ("Content-Length".to_owned(), ERROR_BODY.len().to_string()),
+        ];
+        if x.send(ERROR_BODY, true).is_err() {
+            x.keep_alive = false;
+        }
+    });
+}

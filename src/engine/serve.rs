@@ -1,0 +1,349 @@
+//! The event loop and `Engine`, the object `WSGIServer.serve_forever()` runs.
+//!
+//! The loop owns the listening socket and every connection between requests; it waits in
+//! `epoll`/`kqueue` with the GIL released, and takes the GIL only to serve a request (see
+//! `request.rs`) and, at least every `poll_interval`, to let Python run its signal handlers
+//! and to ask whether to stop.
+
+use std::io;
+use std::os::fd::{FromRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::conn::Conn;
+use super::io::{read_ready, write_all};
+use super::limits::Limits;
+use super::parse::{parse_head, ParseError};
+use super::request::{self, Settings};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONN: usize = 2;
+
+/// The native HTTP/1.1 engine for one listening socket.
+#[pyclass(module = "wsgiref_rs.engine")]
+pub struct Engine {
+    settings: Arc<Settings>,
+    listen_fd: RawFd,
+    keepalive_timeout: Duration,
+    header_timeout: Duration,
+    max_connections: usize,
+    stop: Arc<AtomicBool>,
+    waker: Mutex<Option<Arc<Waker>>>,
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
+}
+
+#[pymethods]
+impl Engine {
+    /// Prepare an engine for the listening socket `listen_fd` (which stays the caller's).
+    ///
+    /// Holds the GIL (no I/O).
+    #[new]
+    #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
+        allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
+        max_connections=10000, limit_request_line=65536, limit_request_fields=100,
+        limit_request_field_size=65536, limit_request_body=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        listen_fd: RawFd,
+        app: Py<PyAny>,
+        base_environ: Py<PyDict>,
+        server_software: String,
+        log: Option<Py<PyAny>>,
+        allow_underscore_headers: bool,
+        timeout: f64,
+        keepalive_timeout: f64,
+        header_timeout: f64,
+        max_connections: usize,
+        limit_request_line: usize,
+        limit_request_fields: usize,
+        limit_request_field_size: usize,
+        limit_request_body: Option<u64>,
+    ) -> Self {
+        let limits = Limits {
+            max_request_line: limit_request_line,
+            max_header_bytes: limit_request_field_size,
+            max_headers: limit_request_fields,
+            max_body: limit_request_body,
+        };
+        Engine {
+            settings: Arc::new(Settings {
+                app,
+                base_environ,
+                server_software: server_software.into(),
+                limits,
+                timeout: seconds(timeout),
+                log,
+                allow_underscores: allow_underscore_headers,
+            }),
+            listen_fd,
+            keepalive_timeout: seconds(keepalive_timeout),
+            header_timeout: seconds(header_timeout),
+            max_connections,
+            stop: Arc::new(AtomicBool::new(false)),
+            waker: Mutex::new(None),
+        }
+    }
+
+    /// Serve until `stop()`, until `should_stop()` answers true (asked every poll_interval), or
+    /// until a signal handler raises (KeyboardInterrupt on Ctrl-C), which propagates.
+    ///
+    /// Releases the GIL while it waits and does socket I/O; takes it to run the application,
+    /// signal handlers and `should_stop`.
+    #[pyo3(signature = (poll_interval=0.5, should_stop=None))]
+    fn serve_forever(
+        &self,
+        py: Python<'_>,
+        poll_interval: f64,
+        should_stop: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        self.stop.store(false, Ordering::SeqCst);
+        let mut event_loop = EventLoop::new(self)?;
+        let interval =
+            seconds(poll_interval).clamp(Duration::from_millis(1), Duration::from_millis(500));
+        let out = py.detach(|| event_loop.run(interval, should_stop.as_ref()));
+        *self.waker.lock() = None;
+        out
+    }
+
+    /// Ask serve_forever() to return; safe from any thread.
+    ///
+    /// Holds the GIL (no I/O but a wake-up of the loop).
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waker.lock().as_ref() {
+            let _ = waker.wake();
+        }
+    }
+}
+
+struct EventLoop {
+    poll: Poll,
+    listener: TcpListener,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    open: usize,
+    settings: Arc<Settings>,
+    keepalive_timeout: Duration,
+    header_timeout: Duration,
+    max_connections: usize,
+    stop: Arc<AtomicBool>,
+}
+
+impl EventLoop {
+    fn new(engine: &Engine) -> PyResult<Self> {
+        // SAFETY: dup() of a descriptor the caller keeps open; we own the copy from here on.
+        let fd = unsafe { libc::dup(engine.listen_fd) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error().into());
+        }
+        // SAFETY: `fd` is a fresh descriptor of a listening TCP socket that nothing else owns.
+        let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+        std_listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(std_listener);
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        *engine.waker.lock() = Some(waker);
+        Ok(EventLoop {
+            poll,
+            listener,
+            conns: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            settings: engine.settings.clone(),
+            keepalive_timeout: engine.keepalive_timeout,
+            header_timeout: engine.header_timeout,
+            max_connections: engine.max_connections,
+            stop: engine.stop.clone(),
+        })
+    }
+
+    fn run(&mut self, interval: Duration, should_stop: Option<&Py<PyAny>>) -> PyResult<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut last_check = Instant::now();
+        let mut last_sweep = Instant::now();
+        loop {
+            let waited = self.poll.poll(&mut events, Some(interval));
+            let interrupted = matches!(&waited, Err(e) if e.kind() == io::ErrorKind::Interrupted);
+            if let Err(e) = waited {
+                if !interrupted {
+                    return Err(e.into());
+                }
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            if interrupted || events.is_empty() || last_check.elapsed() >= interval {
+                last_check = Instant::now();
+                let stop = Python::attach(|py| -> PyResult<bool> {
+                    py.check_signals()?;
+                    match should_stop {
+                        Some(f) => f.bind(py).call0()?.is_truthy(),
+                        None => Ok(false),
+                    }
+                })?;
+                if stop || self.stop.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    Token(t) => self.readable(t - FIRST_CONN),
+                }
+            }
+            if last_sweep.elapsed() >= Duration::from_secs(1) {
+                last_sweep = Instant::now();
+                self.sweep();
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, peer)) => {
+                    if self.open >= self.max_connections {
+                        continue; // dropped: closed at once
+                    }
+                    let _ = stream.set_nodelay(true);
+                    let slot = self.free.pop().unwrap_or_else(|| {
+                        self.conns.push(None);
+                        self.conns.len() - 1
+                    });
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, Token(slot + FIRST_CONN), Interest::READABLE)
+                        .is_ok()
+                    {
+                        self.conns[slot] = Some(Conn::new(stream, peer));
+                        self.open += 1;
+                    } else {
+                        self.free.push(slot);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Out of descriptors and the like: try again on the next readiness event.
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, slot: usize) {
+        self.free.push(slot);
+        self.open -= 1;
+    }
+
+    fn readable(&mut self, slot: usize) {
+        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let mut eof = false;
+        loop {
+            match read_ready(&mut conn.stream, &mut conn.buf) {
+                Ok(Some(0)) | Err(_) => {
+                    eof = true;
+                    break;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+            }
+        }
+        loop {
+            if conn.pending().is_empty() {
+                break;
+            }
+            match parse_head(conn.pending(), &self.settings.limits) {
+                Ok(None) => {
+                    conn.head_since.get_or_insert_with(Instant::now);
+                    break;
+                }
+                Ok(Some((head, len))) => {
+                    conn.consume(len);
+                    conn.head_since = None;
+                    let settings = self.settings.clone();
+                    match Python::attach(|py| request::serve(py, &settings, conn, head)) {
+                        Some(back) => {
+                            conn = back;
+                            conn.idle_since = Instant::now();
+                        }
+                        None => return self.release(slot),
+                    }
+                }
+                Err(e) => {
+                    refuse(&mut conn, e);
+                    return self.release(slot);
+                }
+            }
+        }
+        if eof {
+            return self.release(slot);
+        }
+        self.conns[slot] = Some(conn);
+    }
+
+    /// Closes connections idle past the keep-alive timeout, and those whose request head has
+    /// not arrived in time (so slow clients cannot hold the server).
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        for slot in 0..self.conns.len() {
+            let expired = self.conns[slot]
+                .as_ref()
+                .is_some_and(|c| match c.head_since {
+                    Some(t) => now.duration_since(t) > self.header_timeout,
+                    None => now.duration_since(c.idle_since) > self.keepalive_timeout,
+                });
+            if expired {
+                self.conns[slot] = None;
+                self.release(slot);
+            }
+        }
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    }
+}
+
+/// Answers a request that could not be parsed, then the connection is closed.
+fn refuse(conn: &mut Conn, err: ParseError) {
+    let code = err.status();
+    let body = format!("{err}\n");
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        reason(code),
+        body.len()
+    );
+    let deadline = Some(Instant::now() + Duration::from_secs(2));
+    let _ = write_all(
+        &mut conn.stream,
+        &[head.as_bytes(), body.as_bytes()],
+        deadline,
+    );
+}

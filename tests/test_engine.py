@@ -1,0 +1,230 @@
+"""The native engine behind WSGIServer.serve_forever(): HTTP/1.1 on real sockets.
+
+The classes make_server uses by default run on the engine; these tests check the engine's own
+behaviour (keep-alive, pipelining, bodies, framing, errors, shutdown) and that the environ it
+builds is the standard library's.
+"""
+
+import contextlib
+import socket
+import threading
+import time
+import wsgiref.simple_server as std
+
+import pytest
+
+import wsgiref_rs.simple_server as ours
+
+TIMEOUT = 10
+
+
+class Quiet(ours.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class StdQuiet(std.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serving(app, module=ours, handler_class=None):
+    handler_class = handler_class or (Quiet if module is ours else StdQuiet)
+    server = module.make_server("127.0.0.1", 0, app, handler_class=handler_class)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+
+
+def exchange(port, raw, until_close=False):
+    """Sends raw bytes; returns what came back (all of it until EOF when until_close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        s.sendall(raw)
+        if not until_close:
+            return s.recv(1 << 20)
+        chunks = []
+        while True:
+            data = s.recv(1 << 20)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+
+def responses(data):
+    """Splits a stream of Content-Length framed responses into (head, body) pairs."""
+    out = []
+    while data:
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        out.append((head, rest[:length]))
+        data = rest[length:]
+    return out
+
+
+def echo(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["REQUEST_METHOD"].encode() + b" " + environ["PATH_INFO"].encode() + b" " + body]
+
+
+def test_engine_runs_for_the_default_classes():
+    with serving(echo) as server:
+        assert server._running_engine is not None or time.sleep(0.2) or server._running_engine is not None
+        reply = exchange(server.server_port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_keep_alive_and_pipelining_answer_in_order():
+    requests = b"".join(
+        b"POST /%d HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nab%d" % (i, i) for i in range(5)
+    )
+    with serving(echo) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(requests)
+            data = b""
+            while data.count(b"HTTP/1.1 200") < 5 or not data.endswith(b"ab4"):
+                more = s.recv(65536)
+                assert more, data
+                data += more
+    bodies = [body for _, body in responses(data)]
+    assert bodies == [b"POST /%d ab%d" % (i, i) for i in range(5)]
+
+
+def test_chunked_request_body_is_dechunked():
+    raw = b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    with serving(echo) as server:
+        reply = exchange(server.server_port, raw)
+    assert reply.endswith(b"POST /c abcde")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"NOT A REQUEST\r\n\r\n",
+    ],
+)
+def test_malformed_requests_get_400_close_and_never_reach_the_app(raw):
+    called = []
+
+    def app(environ, start_response):
+        called.append(1)
+        return echo(environ, start_response)
+
+    with serving(app) as server:
+        reply = exchange(server.server_port, raw, until_close=True)
+        assert reply.startswith(b"HTTP/1.1 400 "), reply
+        assert b"Connection: close" in reply
+        # The server goes on serving.
+        assert exchange(server.server_port, b"GET /ok HTTP/1.1\r\n\r\n").endswith(b"GET /ok ")
+    assert called == [1]
+
+
+def test_request_line_too_long_is_414():
+    with serving(echo) as server:
+        reply = exchange(server.server_port, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", until_close=True)
+    assert reply.startswith(b"HTTP/1.1 414 ")
+
+
+def test_generator_is_chunked_and_head_has_no_body():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"one"
+        yield b""
+        yield b"two"
+
+    with serving(app) as server:
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")
+        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in reply
+    assert reply.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
+    assert head.endswith(b"\r\n\r\n") and b"one" not in head
+
+
+def test_http10_response_is_close_delimited():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        yield b"a"
+        yield b"b"
+
+    with serving(app) as server:
+        reply = exchange(server.server_port, b"GET / HTTP/1.0\r\n\r\n", until_close=True)
+    assert reply.endswith(b"\r\n\r\nab")
+    assert b"Transfer-Encoding" not in reply
+
+
+def test_app_error_gives_the_stdlib_500_page_and_a_traceback(capfd):
+    def app(environ, start_response):
+        raise ValueError("boom in the app")
+
+    with serving(app) as server:
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")
+        assert exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 500")
+    assert reply.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert reply.endswith(b"\r\n\r\nA server error occurred.  Please contact the administrator.")
+    err = capfd.readouterr().err
+    assert "Traceback (most recent call last):" in err and "ValueError: boom in the app" in err
+
+
+def test_result_close_is_always_called():
+    closed = []
+
+    class Result:
+        def __iter__(self):
+            yield b"x"
+            raise RuntimeError("mid-body")
+
+        def close(self):
+            closed.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return Result()
+
+    with serving(app) as server:
+        exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until_close=True)
+    assert closed == [True]
+
+
+def test_environ_matches_the_stdlib_for_the_same_request():
+    seen = {}
+
+    def app(environ, start_response):
+        seen["ours" if "wsgiref_rs" in type(environ["wsgi.input"]).__module__ else "stdlib"] = {
+            k: v for k, v in environ.items() if isinstance(v, (str, bool, tuple))
+        }
+        start_response("200 OK", [])
+        return [b""]
+
+    raw = (
+        b"GET /a%20b/%C3%A9?x=1&y=%20 HTTP/1.1\r\nHost: example\r\nX-Multi: one\r\nX-Multi: two\r\n"
+        b"Content-Type: text/x\r\nAccept: */*\r\n\r\n"
+    )
+    for module in (std, ours):
+        with serving(app, module=module) as server:
+            exchange(server.server_port, raw)
+    ours_env, std_env = seen["ours"], seen["stdlib"]
+    for env in (ours_env, std_env):
+        for key in ("REMOTE_PORT", "SERVER_PROTOCOL", "wsgi.input_terminated", "SERVER_PORT"):
+            env.pop(key, None)
+    assert ours_env == std_env
+
+
+def test_shutdown_from_another_thread_is_prompt():
+    with serving(echo):
+        time.sleep(0.1)
+        started = time.monotonic()
+    assert time.monotonic() - started < 2
