@@ -43,10 +43,18 @@ def serving(app, module=ours, handler_class=None):
         assert not thread.is_alive()
 
 
-def exchange(port, raw, until_close=False):
-    """Sends raw bytes; returns what came back (all of it until EOF when until_close)."""
+def exchange(port, raw, until_close=False, until=None):
+    """Sends raw bytes; returns what came back: one read, or everything until the bytes end with
+    `until`, or until EOF when until_close."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
         s.sendall(raw)
+        if until is not None:
+            data = b""
+            while not data.endswith(until):
+                more = s.recv(1 << 20)
+                assert more, data
+                data += more
+            return data
         if not until_close:
             return s.recv(1 << 20)
         chunks = []
@@ -147,8 +155,8 @@ def test_generator_is_chunked_and_head_has_no_body():
         yield b"two"
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")
-        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\n\r\n")
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until=b"0\r\n\r\n")
+        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\n\r\n", until=b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in reply
     assert reply.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
     assert head.endswith(b"\r\n\r\n") and b"one" not in head
@@ -228,3 +236,64 @@ def test_shutdown_from_another_thread_is_prompt():
         time.sleep(0.1)
         started = time.monotonic()
     assert time.monotonic() - started < 2
+
+
+def test_threading_mixin_server_overlaps_blocking_apps():
+    import socketserver
+
+    class Threaded(socketserver.ThreadingMixIn, ours.WSGIServer):
+        daemon_threads = True
+
+    def app(environ, start_response):
+        time.sleep(0.3)
+        start_response("200 OK", [])
+        return [repr(environ["wsgi.multithread"]).encode()]
+
+    server = ours.make_server("127.0.0.1", 0, app, server_class=Threaded, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    replies = []
+    try:
+        started = time.monotonic()
+        clients = [
+            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")))
+            for _ in range(8)
+        ]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join(TIMEOUT)
+        elapsed = time.monotonic() - started
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+    assert len(replies) == 8 and all(r.endswith(b"\r\n\r\nTrue") for r in replies), replies
+    assert elapsed < 8 * 0.3 / 2, elapsed
+
+
+def test_plain_server_calls_the_app_one_at_a_time():
+    active, most = [0], [0]
+    lock = threading.Lock()
+
+    def app(environ, start_response):
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        start_response("200 OK", [])
+        return [repr(environ["wsgi.multithread"]).encode()]
+
+    with serving(app) as server:
+        replies = []
+        clients = [
+            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")))
+            for _ in range(4)
+        ]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join(TIMEOUT)
+    assert most[0] == 1 and len(replies) == 4 and all(r.endswith(b"False") for r in replies)

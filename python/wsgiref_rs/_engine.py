@@ -8,13 +8,18 @@ handler's classes leave nothing it could not honour:
   (``log_message``, ``log_request``, ``log_error``) or ``server_version``;
 * the server class is ``WSGIServer`` or a subclass that does not override how requests are taken
   and dispatched (``get_request``, ``verify_request``, ``process_request``, ``finish_request``,
-  ``shutdown_request``, ``close_request``, ``handle_request``), and does not mix in
-  ``socketserver.ThreadingMixIn`` (threaded serving stays on the standard library's path until the
-  engine's thread pool lands);
+  ``shutdown_request``, ``close_request``, ``handle_request``), except by mixing in
+  ``socketserver.ThreadingMixIn``;
 * ``WSGIServer.native_engine`` is true (the default; set it to False to opt out);
 * the platform has the engine (Linux and macOS).
 
 Everything else runs on the compatible path, the standard library's design, with the same results.
+
+Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
+(``wsgi.multithread`` false) while the engine keeps accepting and reading other connections; a
+``ThreadingMixIn`` server, or one whose ``engine_threads`` is a positive number, runs the
+application on that many worker threads (16 for ``ThreadingMixIn`` by default), and
+``wsgi.multithread`` is true.
 """
 
 import socketserver
@@ -59,14 +64,28 @@ def _handler_allows(handler_class, base):
     return False
 
 
+_DEFAULT_THREADS = 16
+
+
 def _server_allows(server, base):
-    klass = type(server)
-    if isinstance(server, socketserver.ThreadingMixIn) or not getattr(server, "native_engine", False):
+    if not getattr(server, "native_engine", False):
         return False
-    return all(getattr(klass, name) is getattr(base, name) for name in _SERVER_HOOKS_REFUSED)
+    klass = type(server)
+    for name in _SERVER_HOOKS_REFUSED:
+        found = getattr(klass, name)
+        if found is not getattr(base, name) and found is not getattr(socketserver.ThreadingMixIn, name, None):
+            return False
+    return True
 
 
-def _base_environ(server, handler_class, server_handler):
+def _threads(server):
+    threads = getattr(server, "engine_threads", None)
+    if threads is None:
+        threads = _DEFAULT_THREADS if isinstance(server, socketserver.ThreadingMixIn) else 0
+    return max(0, int(threads))
+
+
+def _base_environ(server, handler_class, server_handler, threaded):
     """The keys every request shares, as ServerHandler.setup_environ() and
     WSGIRequestHandler.get_environ() would set them."""
     from wsgiref_rs.util import guess_scheme
@@ -76,7 +95,7 @@ def _base_environ(server, handler_class, server_handler):
     environ["SERVER_SOFTWARE"] = handler_class.server_version
     environ["wsgi.version"] = server_handler.wsgi_version
     environ["wsgi.run_once"] = server_handler.wsgi_run_once
-    environ["wsgi.multithread"] = False
+    environ["wsgi.multithread"] = threaded
     environ["wsgi.multiprocess"] = False
     if server_handler.wsgi_file_wrapper is not None:
         environ["wsgi.file_wrapper"] = server_handler.wsgi_file_wrapper
@@ -110,11 +129,13 @@ def engine_for(server, handler_base, server_base, server_handler):
         return None
     if not _handler_allows(handler_class, handler_base):
         return None
+    threads = _threads(server)
     return engine_class(
         server.socket.fileno(),
         server.get_app(),
-        _base_environ(server, handler_class, server_handler),
+        _base_environ(server, handler_class, server_handler, threads > 0),
         server_handler.server_software,
+        threads=threads,
         log=_access_logger(server, handler_class),
         allow_underscore_headers=getattr(handler_class, "allow_underscore_headers", False),
     )

@@ -154,6 +154,7 @@ class Engine:
         keepalive_timeout: float = 5.0,
         header_timeout: float = 10.0,
         max_connections: int = 10000,
+        threads: int = 0,
         limit_request_line: int = 65536,
         limit_request_fields: int = 100,
         limit_request_field_size: int = 65536,

@@ -56,6 +56,7 @@ class WSGIServer(HTTPServer):
 
     application = None
     native_engine = True
+    engine_threads = None  # None: 16 with socketserver.ThreadingMixIn, else 0 (one app call at a time)
     _running_engine = None
 
     def serve_forever(self, poll_interval=0.5):

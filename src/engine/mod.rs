@@ -26,6 +26,8 @@ mod io;
 #[cfg(unix)]
 mod objects;
 #[cfg(unix)]
+mod pool;
+#[cfg(unix)]
 mod request;
 #[cfg(unix)]
 mod serve;

@@ -14,9 +14,10 @@ use pyo3::types::{PyBytes, PyDict};
 use super::conn::Conn;
 use super::environ;
 use super::exchange::Exchange;
+use super::io::write_all;
 use super::limits::Limits;
 use super::objects::{send, Input, Shared, StartResponse};
-use super::parse::RequestHead;
+use super::parse::{parse_head, ParseError, RequestHead};
 
 /// What every request of a server shares.
 pub struct Settings {
@@ -34,6 +35,62 @@ const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the adminis
 
 /// The most of an unread request body we read and drop to keep the connection.
 const DISCARD_LIMIT: usize = 1024 * 1024;
+
+/// Serves the request `head` and then any complete requests pipelined behind it; gives the
+/// connection back when it can carry another request.
+pub fn serve_pipelined(
+    py: Python<'_>,
+    settings: &Settings,
+    conn: Conn,
+    head: RequestHead,
+) -> Option<Conn> {
+    let mut conn = serve(py, settings, conn, head)?;
+    loop {
+        if conn.pending().is_empty() {
+            return Some(conn);
+        }
+        match parse_head(conn.pending(), &settings.limits) {
+            Ok(None) => return Some(conn),
+            Ok(Some((head, len))) => {
+                conn.consume(len);
+                conn = serve(py, settings, conn, head)?;
+            }
+            Err(e) => {
+                py.detach(|| refuse(&mut conn, e));
+                return None;
+            }
+        }
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        400 => "Bad Request",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => "Error",
+    }
+}
+
+/// Answers a request that could not be parsed; the connection is closed after it.
+pub fn refuse(conn: &mut Conn, err: ParseError) {
+    let code = err.status();
+    let body = format!("{err}\n");
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        reason(code),
+        body.len()
+    );
+    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
+    let _ = write_all(
+        &mut conn.stream,
+        &[head.as_bytes(), body.as_bytes()],
+        deadline,
+    );
+}
 
 /// Serves one request; gives the connection back when it can carry another.
 pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead) -> Option<Conn> {

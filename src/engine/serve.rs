@@ -18,10 +18,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::conn::Conn;
-use super::io::{read_ready, write_all};
+use super::io::read_ready;
 use super::limits::Limits;
-use super::parse::{parse_head, ParseError};
-use super::request::{self, Settings};
+use super::parse::parse_head;
+use super::pool::{Job, Pool};
+use super::request::{refuse, serve_pipelined, Settings};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -35,6 +36,7 @@ pub struct Engine {
     keepalive_timeout: Duration,
     header_timeout: Duration,
     max_connections: usize,
+    threads: usize,
     stop: Arc<AtomicBool>,
     waker: Mutex<Option<Arc<Waker>>>,
 }
@@ -51,7 +53,7 @@ impl Engine {
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
         allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
-        max_connections=10000, limit_request_line=65536, limit_request_fields=100,
+        max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
         limit_request_field_size=65536, limit_request_body=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -65,6 +67,7 @@ impl Engine {
         keepalive_timeout: f64,
         header_timeout: f64,
         max_connections: usize,
+        threads: usize,
         limit_request_line: usize,
         limit_request_fields: usize,
         limit_request_field_size: usize,
@@ -90,6 +93,7 @@ impl Engine {
             keepalive_timeout: seconds(keepalive_timeout),
             header_timeout: seconds(header_timeout),
             max_connections,
+            threads,
             stop: Arc::new(AtomicBool::new(false)),
             waker: Mutex::new(None),
         }
@@ -111,7 +115,14 @@ impl Engine {
         let mut event_loop = EventLoop::new(self)?;
         let interval =
             seconds(poll_interval).clamp(Duration::from_millis(1), Duration::from_millis(500));
-        let out = py.detach(|| event_loop.run(interval, should_stop.as_ref()));
+        let out = py.detach(|| {
+            let out = event_loop.run(interval, should_stop.as_ref());
+            // In-flight requests on the workers finish before serve_forever() returns.
+            if let Some(pool) = event_loop.pool.as_mut() {
+                pool.close();
+            }
+            out
+        });
         *self.waker.lock() = None;
         out
     }
@@ -138,6 +149,8 @@ struct EventLoop {
     header_timeout: Duration,
     max_connections: usize,
     stop: Arc<AtomicBool>,
+    /// The workers of a threaded server; None: requests are served on the loop's thread.
+    pool: Option<Pool>,
 }
 
 impl EventLoop {
@@ -155,7 +168,11 @@ impl EventLoop {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        *engine.waker.lock() = Some(waker);
+        *engine.waker.lock() = Some(waker.clone());
+        let pool = match engine.threads {
+            0 => None,
+            n => Some(Pool::new(n, engine.settings.clone(), waker)?),
+        };
         Ok(EventLoop {
             poll,
             listener,
@@ -167,6 +184,7 @@ impl EventLoop {
             header_timeout: engine.header_timeout,
             max_connections: engine.max_connections,
             stop: engine.stop.clone(),
+            pool,
         })
     }
 
@@ -201,7 +219,7 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
-                    WAKER => {}
+                    WAKER => self.take_back(),
                     Token(t) => self.readable(t - FIRST_CONN),
                 }
             }
@@ -279,8 +297,12 @@ impl EventLoop {
                 Ok(Some((head, len))) => {
                     conn.consume(len);
                     conn.head_since = None;
+                    if let Some(pool) = &self.pool {
+                        // The slot stays taken until the worker gives the connection back.
+                        return pool.submit(Job { slot, conn, head });
+                    }
                     let settings = self.settings.clone();
-                    match Python::attach(|py| request::serve(py, &settings, conn, head)) {
+                    match Python::attach(|py| serve_pipelined(py, &settings, conn, head)) {
                         Some(back) => {
                             conn = back;
                             conn.idle_since = Instant::now();
@@ -300,6 +322,22 @@ impl EventLoop {
         self.conns[slot] = Some(conn);
     }
 
+    /// Takes back the connections the workers are done with, and reads on at once: requests may
+    /// have arrived while a worker had the connection.
+    fn take_back(&mut self) {
+        let Some(pool) = &self.pool else { return };
+        for (slot, conn) in pool.returned() {
+            match conn {
+                Some(mut conn) => {
+                    conn.idle_since = Instant::now();
+                    self.conns[slot] = Some(conn);
+                    self.readable(slot);
+                }
+                None => self.release(slot),
+            }
+        }
+    }
+
     /// Closes connections idle past the keep-alive timeout, and those whose request head has
     /// not arrived in time (so slow clients cannot hold the server).
     fn sweep(&mut self) {
@@ -317,33 +355,4 @@ impl EventLoop {
             }
         }
     }
-}
-
-fn reason(code: u16) -> &'static str {
-    match code {
-        400 => "Bad Request",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    }
-}
-
-/// Answers a request that could not be parsed, then the connection is closed.
-fn refuse(conn: &mut Conn, err: ParseError) {
-    let code = err.status();
-    let body = format!("{err}\n");
-    let head = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        reason(code),
-        body.len()
-    );
-    let deadline = Some(Instant::now() + Duration::from_secs(2));
-    let _ = write_all(
-        &mut conn.stream,
-        &[head.as_bytes(), body.as_bytes()],
-        deadline,
-    );
 }
