@@ -6,6 +6,7 @@ builds is the standard library's.
 """
 
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -297,3 +298,73 @@ def test_plain_server_calls_the_app_one_at_a_time():
         for c in clients:
             c.join(TIMEOUT)
     assert most[0] == 1 and len(replies) == 4 and all(r.endswith(b"False") for r in replies)
+
+
+def test_expect_100_continue_is_answered_when_the_app_reads():
+    with serving(echo) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(b"POST /e HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            assert s.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            s.sendall(b"hello")
+            data = b""
+            while not data.endswith(b"POST /e hello"):
+                more = s.recv(1024)
+                assert more, data
+                data += more
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_expect_100_continue_is_not_sent_when_the_app_ignores_the_body():
+    def app(environ, start_response):
+        start_response("403 Forbidden", [])
+        return [b"no"]
+
+    with serving(app) as server:
+        raw = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        reply = exchange(server.server_port, raw, until_close=True)
+    assert reply.startswith(b"HTTP/1.1 403 Forbidden\r\n") and b"100 Continue" not in reply
+    assert b"Connection: close" in reply  # the unsent body cannot be skipped: the connection ends
+
+
+def test_access_log_line_is_the_stdlibs(capfd):
+    with serving(echo, handler_class=ours.WSGIRequestHandler) as server:
+        exchange(server.server_port, b"GET /logged?q=1 HTTP/1.1\r\n\r\n")
+    err = capfd.readouterr().err
+    assert re.search(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] "GET /logged\?q=1 HTTP/1\.1" 200 12$', err, re.M), err
+
+
+SIGNAL_SCRIPT = r"""
+import signal, sys, os
+from wsgiref_rs.simple_server import make_server, demo_app
+seen = []
+signal.signal(signal.SIGUSR1, lambda *a: (seen.append(1), print("usr1", flush=True)))
+server = make_server("127.0.0.1", 0, demo_app)
+print(server.server_port, flush=True)
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    print("interrupted", len(seen), flush=True)
+"""
+
+
+def test_signal_handlers_run_and_ctrl_c_stops_serve_forever():
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", SIGNAL_SCRIPT], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        assert exchange(port, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 200 OK")
+        proc.send_signal(signal.SIGUSR1)
+        assert proc.stdout.readline() == "usr1\n"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == "interrupted 1\n"
+        assert proc.wait(TIMEOUT) == 0
+        assert time.monotonic() - started < 2
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(TIMEOUT)
+        proc.stdout.close()

@@ -287,6 +287,12 @@ impl Exchange {
         if framing == Framing::Close {
             self.keep_alive = false;
         }
+        if self.continue_pending {
+            // A final answer before the application asked for the body: the client will not send
+            // it (or not in a way we could skip reliably), and a 100 may no longer follow.
+            self.continue_pending = false;
+            self.keep_alive = false;
+        }
         self.response.framing = framing;
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(b"HTTP/1.1 ");
