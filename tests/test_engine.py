@@ -368,3 +368,35 @@ def test_signal_handlers_run_and_ctrl_c_stops_serve_forever():
             proc.kill()
         proc.wait(TIMEOUT)
         proc.stdout.close()
+
+
+def test_file_wrapper_response_goes_out_whole(tmp_path):
+    import hashlib
+
+    path = tmp_path / "big.bin"
+    block = bytes(range(256)) * 4096  # 1 MiB
+    with open(path, "wb") as f:
+        for i in range(16):
+            f.write(block[i:] + block[:i])
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def app(environ, start_response):
+        f = open(path, "rb")
+        f.seek(10)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](f, 65536)
+
+    with serving(app) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            while len(body) < length:
+                more = s.recv(1 << 20)
+                assert more
+                body += more
+    assert length == 16 * len(block) - 10
+    assert hashlib.sha256(path.read_bytes()[:10] + body).hexdigest() == expected

@@ -379,6 +379,52 @@ impl Exchange {
         result
     }
 
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sends the head of a response whose body is `len` bytes of a file, and gives the socket's
+    /// descriptor and how many bytes to copy into it (None: no body goes out, as for HEAD).
+    pub fn start_file(&mut self, len: u64) -> io::Result<Option<(std::os::fd::RawFd, u64)>> {
+        use std::os::fd::AsRawFd;
+        if self.response.headers_sent {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the head has been sent",
+            ));
+        }
+        let head = self.head(Some(len), &crate::handlers::date::http_date_now());
+        self.response.headers_sent = true;
+        self.response.bytes_sent += len;
+        let deadline = deadline(self.timeout);
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the response is already finished",
+            ));
+        };
+        let sent = write_all(&mut conn.stream, &[&head], deadline);
+        if sent.is_err() {
+            self.broken = true;
+        }
+        sent?;
+        let fd = conn.stream.as_raw_fd();
+        match self.response.framing {
+            _ if self.head_only => Ok(None),
+            Framing::NoBody => Ok(None),
+            Framing::Length(n) => {
+                // The application may have declared its own length: never send past it.
+                let count = n.saturating_sub(self.response.written).min(len);
+                if count < n {
+                    self.keep_alive = false;
+                }
+                self.response.written += count;
+                Ok(Some((fd, count)))
+            }
+            Framing::Chunked | Framing::Close => Ok(Some((fd, len))),
+        }
+    }
+
     /// Ends the response: the head if nothing was sent (with a zero length unless the
     /// application declared one), the last chunk of a chunked body. False when the connection
     /// cannot carry another request.

@@ -30,6 +30,8 @@ mod pool;
 #[cfg(unix)]
 mod request;
 #[cfg(unix)]
+mod sendfile;
+#[cfg(unix)]
 mod serve;
 
 use pyo3::prelude::*;

@@ -18,6 +18,7 @@ use super::io::write_all;
 use super::limits::Limits;
 use super::objects::{send, Input, Shared, StartResponse};
 use super::parse::{parse_head, ParseError, RequestHead};
+use super::sendfile;
 
 /// What every request of a server shares.
 pub struct Settings {
@@ -173,6 +174,15 @@ fn chunk<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyByte
 }
 
 fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    let started = {
+        let x = exchange.lock();
+        x.response.status.is_some() && !x.response.headers_sent
+    };
+    if started {
+        if let Some((fd, offset, len)) = sendfile::regular_file(result) {
+            return sendfile::send(py, exchange, fd, offset, len);
+        }
+    }
     // The stdlib frames a result of one item by its length; so do we.
     let one_item = result.len().map(|n| n == 1).unwrap_or(false);
     for (i, item) in result.try_iter()?.enumerate() {

@@ -1,0 +1,115 @@
+//! Zero-copy responses: a `wsgi.file_wrapper` around a regular file goes out with `sendfile(2)`
+//! (Linux), the GIL released; anything else is iterated like any result.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use pyo3::prelude::*;
+
+use super::objects::Shared;
+use crate::util::FileWrapper;
+
+/// The descriptor, offset and length of the regular file behind `result`, when `result` is an
+/// exact `FileWrapper` whose file-like object has a descriptor.
+pub fn regular_file(result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
+    let wrapper = result.cast_exact::<FileWrapper>().ok()?;
+    let filelike = wrapper
+        .borrow()
+        .filelike
+        .as_ref()?
+        .clone_ref(result.py())
+        .into_bound(result.py());
+    if filelike.hasattr("encoding").unwrap_or(true) {
+        return None; // a text file yields str, which must fail as in the stdlib
+    }
+    let fd: RawFd = filelike.call_method0("fileno").ok()?.extract().ok()?;
+    // Whatever the file object buffered, its position is where the app left it.
+    let offset: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
+    // SAFETY: fstat only writes into the zeroed struct we pass, for a descriptor we just got.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
+        return None;
+    }
+    let size = u64::try_from(st.st_size).ok()?;
+    Some((fd, offset, size.saturating_sub(offset)))
+}
+
+/// Sends the head and then `len` bytes of `fd` from `offset`. Releases the GIL.
+pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64) -> PyResult<()> {
+    let exchange = exchange.clone();
+    py.detach(move || -> io::Result<()> {
+        let mut x = exchange.lock();
+        let timeout = x.timeout();
+        let Some((socket, count)) = x.start_file(len)? else {
+            return Ok(());
+        };
+        copy(socket, fd, offset, count, timeout).inspect_err(|_| x.broken = true)
+    })
+    .map_err(PyErr::from)
+}
+
+#[cfg(target_os = "linux")]
+fn copy(
+    socket: RawFd,
+    fd: RawFd,
+    offset: u64,
+    len: u64,
+    timeout: std::time::Duration,
+) -> io::Result<()> {
+    let mut off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut left = len;
+    let deadline = Some(std::time::Instant::now() + timeout);
+    while left > 0 {
+        let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
+        // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
+        let sent = unsafe { libc::sendfile(socket, fd, &mut off, chunk) };
+        match sent {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file ended early",
+                ))
+            }
+            1.. => left -= sent as u64,
+            _ => {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::WouldBlock => super::io::wait_writable(socket, deadline)?,
+                    io::ErrorKind::Interrupted => {}
+                    _ => return Err(err),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn copy(
+    socket: RawFd,
+    fd: RawFd,
+    offset: u64,
+    len: u64,
+    timeout: std::time::Duration,
+) -> io::Result<()> {
+    // No sendfile(2) of the Linux kind: pread and write, still without the GIL.
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut off, mut left) = (offset, len);
+    let deadline = Some(std::time::Instant::now() + timeout);
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        // SAFETY: `buf` has room for `want` bytes; the descriptor is open.
+        let got = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), want, off as libc::off_t) };
+        if got <= 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file ended early",
+            ));
+        }
+        super::io::write_fd(socket, &buf[..got as usize], deadline)?;
+        off += got as u64;
+        left -= got as u64;
+    }
+    Ok(())
+}
