@@ -400,3 +400,46 @@ def test_file_wrapper_response_goes_out_whole(tmp_path):
                 body += more
     assert length == 16 * len(block) - 10
     assert hashlib.sha256(path.read_bytes()[:10] + body).hexdigest() == expected
+
+
+@pytest.mark.parametrize(
+    "attr, value, raw, status",
+    [
+        ("limit_request_line", 100, b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n\r\n", b"414"),
+        ("limit_request_fields", 3, b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5)) + b"\r\n", b"431"),
+        ("limit_request_field_size", 200, b"GET / HTTP/1.1\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n", b"431"),
+        ("limit_request_body", 10, b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", b"413"),
+    ],
+)
+def test_limits_are_server_attributes(attr, value, raw, status):
+    server = ours.make_server("127.0.0.1", 0, echo, handler_class=Quiet)
+    setattr(server, attr, value)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        reply = exchange(server.server_port, raw, until_close=True)
+        ok = exchange(server.server_port, b"GET /fine HTTP/1.1\r\n\r\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+    assert reply.startswith(b"HTTP/1.1 " + status), reply
+    assert ok.endswith(b"GET /fine ")
+
+
+def test_idle_keep_alive_connections_are_closed_after_the_timeout():
+    server = ours.make_server("127.0.0.1", 0, echo, handler_class=Quiet)
+    server.keepalive_timeout = 0.2
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            started = time.monotonic()
+            assert s.recv(65536) == b""  # closed by the server
+            assert time.monotonic() - started < 3
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)

@@ -15,6 +15,19 @@ handler's classes leave nothing it could not honour:
 
 Everything else runs on the compatible path, the standard library's design, with the same results.
 
+Limits and timeouts are attributes of the server class (or instance), with these defaults:
+
+=============================  =========  ==================================================
+``limit_request_line``         65536      longest request line, in bytes (else 414)
+``limit_request_fields``       100        most header fields (else 431)
+``limit_request_field_size``   65536      largest header section, in bytes (else 431)
+``limit_request_body``         None       largest request body, in bytes (else 413); None: any
+``keepalive_timeout``          5.0        seconds an idle keep-alive connection is kept
+``header_timeout``             10.0       seconds a client has to send a request's head
+``engine_timeout``             60.0       seconds a request's socket reads and writes may wait
+``max_connections``            10000      open connections; more are closed at once
+=============================  =========  ==================================================
+
 Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
 (``wsgi.multithread`` false) while the engine keeps accepting and reading other connections; a
 ``ThreadingMixIn`` server, or one whose ``engine_threads`` is a positive number, runs the
@@ -137,5 +150,13 @@ def engine_for(server, handler_base, server_base, server_handler):
         server_handler.server_software,
         threads=threads,
         log=_access_logger(server, handler_class),
+        limit_request_line=server.limit_request_line,
+        limit_request_fields=server.limit_request_fields,
+        limit_request_field_size=server.limit_request_field_size,
+        limit_request_body=server.limit_request_body,
+        keepalive_timeout=server.keepalive_timeout,
+        header_timeout=server.header_timeout,
+        timeout=server.engine_timeout,
+        max_connections=server.max_connections,
         allow_underscore_headers=getattr(handler_class, "allow_underscore_headers", False),
     )

@@ -57,6 +57,15 @@ class WSGIServer(HTTPServer):
     application = None
     native_engine = True
     engine_threads = None  # None: 16 with socketserver.ThreadingMixIn, else 0 (one app call at a time)
+    # The engine's limits and timeouts (see wsgiref_rs._engine).
+    limit_request_line = 65536
+    limit_request_fields = 100
+    limit_request_field_size = 65536
+    limit_request_body = None
+    keepalive_timeout = 5.0
+    header_timeout = 10.0
+    engine_timeout = 60.0
+    max_connections = 10000
     _running_engine = None
 
     def serve_forever(self, poll_interval=0.5):
