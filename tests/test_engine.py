@@ -443,3 +443,60 @@ def test_idle_keep_alive_connections_are_closed_after_the_timeout():
         server.shutdown()
         server.server_close()
         thread.join(TIMEOUT)
+
+
+def test_handle_request_serves_one_request_and_times_out_like_socketserver():
+    timeouts = []
+
+    class Server(ours.WSGIServer):
+        timeout = 0.2
+
+        def handle_timeout(self):
+            timeouts.append(True)
+
+    server = ours.make_server("127.0.0.1", 0, echo, server_class=Server, handler_class=Quiet)
+    try:
+        started = time.monotonic()
+        server.handle_request()
+        assert timeouts == [True] and time.monotonic() - started < 2
+        replies = []
+        client = threading.Thread(
+            target=lambda: replies.append(exchange(server.server_port, b"GET /one HTTP/1.1\r\n\r\n", until_close=True))
+        )
+        client.start()
+        server.handle_request()
+        client.join(TIMEOUT)
+    finally:
+        server.server_close()
+    assert replies[0].startswith(b"HTTP/1.1 200 OK") and replies[0].endswith(b"GET /one ")
+    assert b"Connection: close" in replies[0]
+
+
+def test_keyboard_interrupt_while_logging_stops_serve_forever():
+    """Ctrl-C can land while the access line is written (Python code): serve_forever must end
+    with the KeyboardInterrupt. (The stdlib writes that line inside BaseHandler.run(), whose bare
+    except swallows it; a Ctrl-C that does not stop the server is no behaviour worth keeping.)"""
+
+    class Interrupting(ours.WSGIRequestHandler):
+        def log_message(self, *args):
+            raise KeyboardInterrupt
+
+    server = ours.make_server("127.0.0.1", 0, echo, handler_class=Interrupting)
+    outcome = []
+
+    def serve():
+        try:
+            server.serve_forever(poll_interval=0.05)
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        exchange(server.server_port, b"GET / HTTP/1.0\r\n\r\n", until_close=True)
+        thread.join(TIMEOUT)
+    finally:
+        if thread.is_alive():
+            server.shutdown()
+        server.server_close()
+    assert outcome == ["interrupted"]

@@ -82,6 +82,20 @@ class WSGIServer(HTTPServer):
             self._BaseServer__shutdown_request = False
             self._BaseServer__is_shut_down.set()
 
+    def handle_request(self):
+        """Serve one request (waiting at most ``timeout`` seconds, as socketserver does): on the
+        native engine when the classes allow it."""
+        engine = _engine.engine_for(self, WSGIRequestHandler, WSGIServer, ServerHandler)
+        if engine is None:
+            return HTTPServer.handle_request(self)
+        timeout = self.socket.gettimeout()
+        if timeout is None:
+            timeout = self.timeout
+        elif self.timeout is not None:
+            timeout = min(timeout, self.timeout)
+        if not engine.handle_one(timeout):
+            self.handle_timeout()
+
     def shutdown(self):
         """Stop serve_forever() and wait until it has returned (call from another thread)."""
         engine = self._running_engine

@@ -49,6 +49,11 @@ fn wait(fd: RawFd, writable: bool, deadline: Option<Instant>) -> io::Result<()> 
     }
 }
 
+/// Waits until `fd` is readable or the deadline passes: true when it is readable.
+pub fn wait_readable(fd: RawFd, deadline: Instant) -> bool {
+    wait(fd, false, Some(deadline)).is_ok()
+}
+
 /// Waits until `fd` is writable or the deadline passes.
 pub fn wait_writable(fd: RawFd, deadline: Option<Instant>) -> io::Result<()> {
     wait(fd, true, deadline)

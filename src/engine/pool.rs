@@ -67,8 +67,14 @@ impl Pool {
                             ready.wait(&mut q);
                         }
                     };
-                    let back =
-                        Python::attach(|py| serve_pipelined(py, &settings, job.conn, job.head));
+                    // Signals reach only the main thread; anything else that would stop the
+                    // server is reported here, and the connection closed.
+                    let back = Python::attach(|py| {
+                        serve_pipelined(py, &settings, job.conn, job.head).unwrap_or_else(|e| {
+                            e.print(py);
+                            None
+                        })
+                    });
                     returned.lock().push((job.slot, back));
                     let _ = waker.wake();
                 })?;

@@ -37,28 +37,36 @@ const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the adminis
 /// The most of an unread request body we read and drop to keep the connection.
 const DISCARD_LIMIT: usize = 1024 * 1024;
 
-/// Serves the request `head` and then any complete requests pipelined behind it; gives the
-/// connection back when it can carry another request.
+/// What serving gives back: the connection when it can carry another request (else None), or
+/// an exception that must stop the server (see [`serve`]).
+pub type Served = PyResult<Option<Conn>>;
+
+/// Serves the request `head` and then any complete requests pipelined behind it.
 pub fn serve_pipelined(
     py: Python<'_>,
     settings: &Settings,
     conn: Conn,
     head: RequestHead,
-) -> Option<Conn> {
-    let mut conn = serve(py, settings, conn, head)?;
+) -> Served {
+    let Some(mut conn) = serve(py, settings, conn, head)? else {
+        return Ok(None);
+    };
     loop {
         if conn.pending().is_empty() {
-            return Some(conn);
+            return Ok(Some(conn));
         }
         match parse_head(conn.pending(), &settings.limits) {
-            Ok(None) => return Some(conn),
+            Ok(None) => return Ok(Some(conn)),
             Ok(Some((head, len))) => {
                 conn.consume(len);
-                conn = serve(py, settings, conn, head)?;
+                let Some(back) = serve(py, settings, conn, head)? else {
+                    return Ok(None);
+                };
+                conn = back;
             }
             Err(e) => {
                 py.detach(|| refuse(&mut conn, e));
-                return None;
+                return Ok(None);
             }
         }
     }
@@ -93,8 +101,11 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
     );
 }
 
-/// Serves one request; gives the connection back when it can carry another.
-pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead) -> Option<Conn> {
+/// Serves one request. Whatever the application raises is its own error (logged, the 500 page);
+/// an exception that is no `Exception` from our own calls around it (KeyboardInterrupt when
+/// Ctrl-C lands while the access line is written, SystemExit) stops the server, as it stops
+/// `socketserver`'s loop.
+pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead) -> Served {
     let peer = conn.peer;
     let exchange: Shared = Arc::new(Mutex::new(Exchange::new(
         conn,
@@ -123,10 +134,13 @@ pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead)
         );
         let code = status.split(' ').next().unwrap_or("").to_owned();
         if let Err(e) = log.call1(py, (line, code, size, (peer.ip().to_string(), peer.port()))) {
+            if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
+                return Err(e);
+            }
             e.print(py);
         }
     }
-    conn
+    Ok(conn)
 }
 
 fn run_app(

@@ -19,10 +19,11 @@ use pyo3::types::PyDict;
 
 use super::conn::Conn;
 use super::io::read_ready;
+use super::io::wait_readable;
 use super::limits::Limits;
 use super::parse::parse_head;
 use super::pool::{Job, Pool};
-use super::request::{refuse, serve_pipelined, Settings};
+use super::request::{self, refuse, serve_pipelined, Settings};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -127,6 +128,72 @@ impl Engine {
         out
     }
 
+    /// Serve one request, as `socketserver.BaseServer.handle_request()` does: wait up to
+    /// `timeout` seconds (None: no limit) for a connection, serve its first request, close it.
+    /// Returns False when the wait timed out.
+    ///
+    /// Releases the GIL while it waits and does socket I/O; takes it to run the application and
+    /// signal handlers.
+    #[pyo3(signature = (timeout=None))]
+    fn handle_one(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let deadline = timeout.map(|t| Instant::now() + seconds(t));
+        // SAFETY: dup() of a descriptor the caller keeps open; we own (and close) the copy.
+        let fd = unsafe { libc::dup(self.listen_fd) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error().into());
+        }
+        // SAFETY: a fresh descriptor of a listening socket that nothing else owns.
+        let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
+        listener.set_nonblocking(true)?;
+        let accepted = loop {
+            match listener.accept() {
+                Ok(pair) => break pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+            let slice = Instant::now() + Duration::from_millis(50);
+            let wait_until = deadline.map_or(slice, |d| d.min(slice));
+            let waited = py.detach(|| wait_readable(fd, wait_until));
+            py.check_signals()?;
+            if deadline.is_some_and(|d| Instant::now() >= d) && !waited {
+                return Ok(false);
+            }
+        };
+        let (stream, peer) = accepted;
+        stream.set_nonblocking(true)?;
+        let _ = stream.set_nodelay(true);
+        let mut conn = Conn::new(mio::net::TcpStream::from_std(stream), peer);
+        let settings = self.settings.clone();
+        let head_deadline = Instant::now() + self.header_timeout;
+        let parsed = py.detach(|| loop {
+            match parse_head(conn.pending(), &settings.limits) {
+                Ok(Some((head, len))) => {
+                    conn.consume(len);
+                    return Some(Ok(head));
+                }
+                Err(e) => return Some(Err(e)),
+                Ok(None) => {
+                    match super::io::read_some(&mut conn.stream, &mut conn.buf, Some(head_deadline))
+                    {
+                        Ok(0) | Err(_) => return None,
+                        Ok(_) => {}
+                    }
+                }
+            }
+        });
+        match parsed {
+            Some(Ok(mut head)) => {
+                // One request per handle_request(), as in the stdlib: say that the connection ends.
+                head.keep_alive = false;
+                drop(request::serve(py, &settings, conn, head)?);
+            }
+            Some(Err(e)) => py.detach(|| refuse(&mut conn, e)),
+            None => {}
+        }
+        Ok(true)
+    }
+
     /// Ask serve_forever() to return; safe from any thread.
     ///
     /// Holds the GIL (no I/O but a wake-up of the loop).
@@ -219,8 +286,8 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
-                    WAKER => self.take_back(),
-                    Token(t) => self.readable(t - FIRST_CONN),
+                    WAKER => self.take_back()?,
+                    Token(t) => self.readable(t - FIRST_CONN)?,
                 }
             }
             if last_sweep.elapsed() >= Duration::from_secs(1) {
@@ -270,9 +337,11 @@ impl EventLoop {
         self.open -= 1;
     }
 
-    fn readable(&mut self, slot: usize) {
+    /// Reads what arrived on a connection and serves the requests that are complete. An error is
+    /// one that must stop the server.
+    fn readable(&mut self, slot: usize) -> PyResult<()> {
         let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
-            return;
+            return Ok(());
         };
         let mut eof = false;
         loop {
@@ -299,43 +368,58 @@ impl EventLoop {
                     conn.head_since = None;
                     if let Some(pool) = &self.pool {
                         // The slot stays taken until the worker gives the connection back.
-                        return pool.submit(Job { slot, conn, head });
+                        pool.submit(Job { slot, conn, head });
+                        return Ok(());
                     }
                     let settings = self.settings.clone();
-                    match Python::attach(|py| serve_pipelined(py, &settings, conn, head)) {
-                        Some(back) => {
+                    let served = Python::attach(|py| serve_pipelined(py, &settings, conn, head));
+                    match served {
+                        Ok(Some(back)) => {
                             conn = back;
                             conn.idle_since = Instant::now();
                         }
-                        None => return self.release(slot),
+                        Ok(None) => {
+                            self.release(slot);
+                            return Ok(());
+                        }
+                        Err(e) => {
+                            self.release(slot);
+                            return Err(e);
+                        }
                     }
                 }
                 Err(e) => {
                     refuse(&mut conn, e);
-                    return self.release(slot);
+                    self.release(slot);
+                    return Ok(());
                 }
             }
         }
         if eof {
-            return self.release(slot);
+            self.release(slot);
+        } else {
+            self.conns[slot] = Some(conn);
         }
-        self.conns[slot] = Some(conn);
+        Ok(())
     }
 
     /// Takes back the connections the workers are done with, and reads on at once: requests may
     /// have arrived while a worker had the connection.
-    fn take_back(&mut self) {
-        let Some(pool) = &self.pool else { return };
+    fn take_back(&mut self) -> PyResult<()> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
         for (slot, conn) in pool.returned() {
             match conn {
                 Some(mut conn) => {
                     conn.idle_since = Instant::now();
                     self.conns[slot] = Some(conn);
-                    self.readable(slot);
+                    self.readable(slot)?;
                 }
                 None => self.release(slot),
             }
         }
+        Ok(())
     }
 
     /// Closes connections idle past the keep-alive timeout, and those whose request head has
