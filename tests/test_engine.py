@@ -500,3 +500,19 @@ def test_keyboard_interrupt_while_logging_stops_serve_forever():
             server.shutdown()
         server.server_close()
     assert outcome == ["interrupted"]
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_underscore_header_names_are_dropped_unless_allowed(allow):
+    class Handler(Quiet):
+        allow_underscore_headers = allow
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return [repr(sorted(k for k in environ if k.startswith("HTTP_X"))).encode()]
+
+    with serving(app, handler_class=Handler) as server:
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nX_Spoof: 1\r\nX-Real: 2\r\n\r\n")
+    expected = ["HTTP_X_REAL", "HTTP_X_SPOOF"] if allow else ["HTTP_X_REAL"]
+    assert reply.startswith(b"HTTP/1.1 200 OK")  # the engine answered, not the stdlib's design
+    assert reply.endswith(repr(expected).encode())

@@ -40,7 +40,8 @@ import socketserver
 from wsgiref_rs import _native
 
 _HANDLER_HOOKS_ALLOWED = frozenset(
-    {"log_message", "log_request", "log_error", "server_version", "__doc__", "__module__",
+    {"log_message", "log_request", "log_error", "server_version", "allow_underscore_headers",
+     "__doc__", "__module__",
      "__qualname__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
 )
 _SERVER_HOOKS_REFUSED = (
