@@ -516,3 +516,36 @@ def test_underscore_header_names_are_dropped_unless_allowed(allow):
     expected = ["HTTP_X_REAL", "HTTP_X_SPOOF"] if allow else ["HTTP_X_REAL"]
     assert reply.startswith(b"HTTP/1.1 200 OK")  # the engine answered, not the stdlib's design
     assert reply.endswith(repr(expected).encode())
+
+
+def test_readline_at_the_end_of_a_body_does_not_wait_for_the_next_request():
+    def app(environ, start_response):
+        lines = environ["wsgi.input"].readlines()
+        start_response("200 OK", [])
+        return [repr(lines).encode()]
+
+    body = b"line one\nline two\r\nthird"
+    raw = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body) + b"GET / HTTP/1.1\r\n\r\n"
+    with serving(app) as server:
+        reply = exchange(server.server_port, raw, until=b"[]")
+    assert b"[b'line one\\n', b'line two\\r\\n', b'third']" in reply
+
+
+def test_malformed_chunked_body_gets_400_without_the_app_and_an_error_mid_body_is_not_a_clean_end():
+    called = []
+
+    def app(environ, start_response):
+        called.append(1)
+        return echo(environ, start_response)
+
+    def failing(environ, start_response):
+        start_response("200 OK", [])
+        yield b"partial"
+        raise RuntimeError("mid-body")
+
+    with serving(app) as server:
+        reply = exchange(server.server_port, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until_close=True)
+    assert reply.startswith(b"HTTP/1.1 400 ") and called == []
+    with serving(failing) as server:
+        cut = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until_close=True)
+    assert cut.endswith(b"7\r\npartial\r\n")  # no last chunk: the client sees the body is cut

@@ -50,6 +50,26 @@ pub fn unquote_latin1(path: &[u8]) -> String {
     out
 }
 
+/// The path and query of a request target as `http.server` and `WSGIRequestHandler` take them:
+/// the target as sent (an absolute-form target keeps its scheme and host), a leading `//`
+/// folded to `/` (gh-87389), split at the first `?`.
+fn split_target(target: &[u8]) -> (Vec<u8>, &[u8]) {
+    let (path, query) = match target.iter().position(|&b| b == b'?') {
+        Some(i) => (&target[..i], &target[i + 1..]),
+        None => (target, &b""[..]),
+    };
+    let path = if path.starts_with(b"//") {
+        let rest = path
+            .iter()
+            .position(|&b| b != b'/')
+            .map_or(&b""[..], |i| &path[i..]);
+        [&b"/"[..], rest].concat()
+    } else {
+        path.to_vec()
+    };
+    (path, query)
+}
+
 /// Builds the environ for `head` from `base` (the server's fixed keys).
 pub fn build<'py>(
     py: Python<'py>,
@@ -62,8 +82,9 @@ pub fn build<'py>(
     let env = base.copy()?;
     env.set_item(intern!(py, "SERVER_PROTOCOL"), head.version.as_str())?;
     env.set_item(intern!(py, "REQUEST_METHOD"), head.method.as_str())?;
-    env.set_item(intern!(py, "PATH_INFO"), unquote_latin1(&head.path))?;
-    env.set_item(intern!(py, "QUERY_STRING"), latin1(&head.query))?;
+    let (path, query) = split_target(&head.target);
+    env.set_item(intern!(py, "PATH_INFO"), unquote_latin1(&path))?;
+    env.set_item(intern!(py, "QUERY_STRING"), latin1(query))?;
     env.set_item(intern!(py, "REMOTE_ADDR"), peer.ip().to_string())?;
     env.set_item(intern!(py, "REMOTE_PORT"), peer.port().to_string())?;
     let first = |wanted: &str| {

@@ -58,6 +58,8 @@ pub struct Exchange {
     pub response: Response,
     /// Set when the body was malformed or the client went away: the connection must close.
     pub broken: bool,
+    /// What was wrong with a malformed chunked body.
+    body_error: Option<String>,
     server_software: std::sync::Arc<str>,
 }
 
@@ -98,6 +100,7 @@ impl Exchange {
                 written: 0,
             },
             broken: false,
+            body_error: None,
             server_software,
         }
     }
@@ -123,10 +126,13 @@ impl Exchange {
                     self.decoded.clear();
                     self.dpos = 0;
                 }
-                if !decoder.is_done() {
+                if !decoder.is_done() && self.body_error.is_none() {
                     match decoder.decode(conn.pending(), &mut self.decoded) {
                         Ok(used) => conn.consume(used),
-                        Err(_) => self.broken = true,
+                        Err(e) => {
+                            self.broken = true;
+                            self.body_error = Some(e.to_string());
+                        }
                     }
                 }
                 &self.decoded[self.dpos..]
@@ -155,6 +161,19 @@ impl Exchange {
         }
     }
 
+    /// True when what is left of the body has all arrived: reading the socket would wait for
+    /// bytes that belong to the next request.
+    fn rest_is_buffered(&self) -> bool {
+        match &self.body {
+            None => true,
+            Some(Body::Length(left)) => self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.pending().len() as u64 >= *left),
+            Some(Body::Chunked(d)) => d.is_done(),
+        }
+    }
+
     /// True once the whole body has been given to the application (or there was none).
     fn body_done(&self) -> bool {
         match &self.body {
@@ -164,8 +183,20 @@ impl Exchange {
         }
     }
 
+    /// The error in a chunked body found in what has arrived so far, if any.
+    pub fn malformed_body(&mut self) -> Option<String> {
+        let _ = self.available();
+        self.body_error.clone()
+    }
+
     /// Reads more of the body from the socket; false at the end of the body.
     fn fill(&mut self) -> io::Result<bool> {
+        if let Some(e) = &self.body_error {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("malformed chunked body: {e}"),
+            ));
+        }
         if self.body.is_none() || self.broken {
             return Ok(false);
         }
@@ -225,7 +256,7 @@ impl Exchange {
                 self.take(i + 1);
                 return Ok(out);
             }
-            if scan.len() == limit || !self.fill()? {
+            if scan.len() == limit || self.rest_is_buffered() || !self.fill()? {
                 let avail = self.available();
                 let n = avail.len().min(limit);
                 let out = avail[..n].to_vec();
@@ -322,7 +353,7 @@ impl Exchange {
             Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
             _ => {}
         }
-        if !self.keep_alive && self.version == Version::Http11 {
+        if !self.keep_alive {
             out.extend_from_slice(b"Connection: close\r\n");
         } else if self.keep_alive && self.version == Version::Http10 {
             out.extend_from_slice(b"Connection: keep-alive\r\n");

@@ -114,7 +114,24 @@ pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead)
         settings.timeout,
         settings.server_software.clone(),
     )));
-    if let Err(err) = run_app(py, settings, &exchange, &head, peer) {
+    let malformed = exchange.lock().malformed_body();
+    if let Some(problem) = malformed {
+        // A chunked body already known to be malformed: 400 and close; the app is not called.
+        let refused = exchange.clone();
+        py.detach(move || {
+            let mut x = refused.lock();
+            x.keep_alive = false;
+            x.response.status = Some("400 Bad Request".to_owned());
+            x.response.headers = vec![(
+                "Content-Type".to_owned(),
+                "text/plain; charset=utf-8".to_owned(),
+            )];
+            let _ = x.send(
+                format!("malformed chunked body: {problem}\n").as_bytes(),
+                true,
+            );
+        });
+    } else if let Err(err) = run_app(py, settings, &exchange, &head, peer) {
         handle_error(py, &exchange, err);
     }
     let finished = exchange.clone();
@@ -237,6 +254,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
         let mut x = exchange.lock();
         if x.response.headers_sent {
             x.keep_alive = false;
+            x.broken = true;
             return;
         }
         x.reset_response();
