@@ -355,7 +355,7 @@ impl Exchange {
         }
         if !self.keep_alive {
             out.extend_from_slice(b"Connection: close\r\n");
-        } else if self.keep_alive && self.version == Version::Http10 {
+        } else if self.version == Version::Http10 {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
@@ -462,6 +462,11 @@ impl Exchange {
     pub fn finish(&mut self) -> io::Result<()> {
         if !self.response.headers_sent {
             return self.send(&[], true);
+        }
+        if self.broken {
+            // The body was cut short (an error mid-body, a client gone): no last chunk, so the
+            // client cannot take the truncated body for a whole one.
+            return Ok(());
         }
         let deadline = deadline(self.timeout);
         let Some(conn) = self.conn.as_mut() else {
