@@ -30,9 +30,13 @@ class StdQuiet(std.WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(app, module=ours, handler_class=None):
+def serving(app, module=ours, handler_class=None, server_class=None, **attributes):
+    """A server on an ephemeral port serving in a thread, with `attributes` set on it first."""
     handler_class = handler_class or (Quiet if module is ours else StdQuiet)
-    server = module.make_server("127.0.0.1", 0, app, handler_class=handler_class)
+    server_class = server_class or module.WSGIServer
+    server = module.make_server("127.0.0.1", 0, app, server_class=server_class, handler_class=handler_class)
+    for name, value in attributes.items():
+        setattr(server, name, value)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -250,11 +254,8 @@ def test_threading_mixin_server_overlaps_blocking_apps():
         start_response("200 OK", [])
         return [repr(environ["wsgi.multithread"]).encode()]
 
-    server = ours.make_server("127.0.0.1", 0, app, server_class=Threaded, handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     replies = []
-    try:
+    with serving(app, server_class=Threaded) as server:
         started = time.monotonic()
         clients = [
             threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")))
@@ -265,10 +266,6 @@ def test_threading_mixin_server_overlaps_blocking_apps():
         for c in clients:
             c.join(TIMEOUT)
         elapsed = time.monotonic() - started
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
     assert len(replies) == 8 and all(r.endswith(b"\r\n\r\nTrue") for r in replies), replies
     assert elapsed < 8 * 0.3 / 2, elapsed
 
@@ -412,37 +409,21 @@ def test_file_wrapper_response_goes_out_whole(tmp_path):
     ],
 )
 def test_limits_are_server_attributes(attr, value, raw, status):
-    server = ours.make_server("127.0.0.1", 0, echo, handler_class=Quiet)
-    setattr(server, attr, value)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(echo, **{attr: value}) as server:
         reply = exchange(server.server_port, raw, until_close=True)
         ok = exchange(server.server_port, b"GET /fine HTTP/1.1\r\n\r\n")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
     assert reply.startswith(b"HTTP/1.1 " + status), reply
     assert ok.endswith(b"GET /fine ")
 
 
 def test_idle_keep_alive_connections_are_closed_after_the_timeout():
-    server = ours.make_server("127.0.0.1", 0, echo, handler_class=Quiet)
-    server.keepalive_timeout = 0.2
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(echo, keepalive_timeout=0.2) as server:
         with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
             s.sendall(b"GET / HTTP/1.1\r\n\r\n")
             assert s.recv(65536).startswith(b"HTTP/1.1 200")
             started = time.monotonic()
             assert s.recv(65536) == b""  # closed by the server
             assert time.monotonic() - started < 3
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
 
 
 def test_handle_request_serves_one_request_and_times_out_like_socketserver():
