@@ -20,7 +20,7 @@ import wsgiref.util
 import wsgiref_rs.handlers
 
 sys.path.insert(0, os.path.dirname(__file__))
-from micro import header  # noqa: E402
+from micro import header, write_report  # noqa: E402
 
 
 def hello(environ, start_response):
@@ -79,10 +79,7 @@ def main() -> int:
         "|---|---:|---:|---:|",
     ]
     lines += [f"| {label} | {a / 1000:.2f} | {b / 1000:.2f} | {r:.2f}x |" for label, a, b, r in rows]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, lines)
     return 0
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from micro import header  # noqa: E402
+from micro import header, write_report  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TICK = os.sysconf("SC_CLK_TCK")
@@ -101,9 +101,7 @@ def main():
     for name, m in med.items():
         lines.append(f"| {name} | {m['rps']:.0f} | {m['p99_ms']:.2f} | {m['cpu_us']:.1f} | "
                      f"{ours['rps'] / m['rps']:.2f}x | {m['cpu_us'] / ours['cpu_us']:.2f}x |")
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_report(args.out, lines)
     print("\n".join(lines))
 
 

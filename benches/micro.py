@@ -94,6 +94,14 @@ def run_group(title, stdlib_mod, our_mod, cases, repeat):
     return rows
 
 
+def write_report(path: str, lines: list) -> None:
+    """Writes the Markdown report (one line per item) to `path`, creating its folder."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {path}")
+
+
 def header() -> str:
     try:
         commit = subprocess.run(
@@ -131,10 +139,7 @@ def main() -> int:
     ]
     lines += [f"| {t} | `{label}` | {a:.1f} | {b:.1f} | {r:.2f}x |" for t, label, a, b, r in rows]
     lines += ["", f"Smallest ratio: {slowest[4]:.2f}x (`{slowest[1]}`)."]
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_report(args.out, lines)
     return 0
 
 
