@@ -5,6 +5,7 @@ time the app is never called, the connection is closed, and the server goes on s
 """
 
 import random
+import threading
 import time
 
 import pytest
@@ -93,8 +94,12 @@ def test_bad_chunk_size_400(serve, size_line):
 def test_bad_chunk_size_later_in_the_body_closes_the_connection(serve):
     """The app already runs when the bad chunk arrives: no complete 200, the connection ends."""
     seen = []
+    reading = threading.Event()
 
     def app(environ, start_response):
+        if environ["REQUEST_METHOD"] == "GET":
+            return path_app(environ, start_response)
+        reading.set()
         try:
             body = environ["wsgi.input"].read()
         except Exception as e:  # what the stream raises is up to the server
@@ -106,6 +111,8 @@ def test_bad_chunk_size_later_in_the_body_closes_the_connection(serve):
     server = serve(app)
     with Client(server.port) as c:
         c.send(request("POST", "/", headers=["Transfer-Encoding: chunked"]) + b"5\r\nhello\r\n")
+        # Only once the app is reading: a body already complete is refused before the app runs.
+        assert reading.wait(10)
         c.send(b"zz\r\nmore\r\n0\r\n\r\n" + request("GET", "/next"))
         r = c.read_response()
         assert r is None or r.status >= 400, r.head
