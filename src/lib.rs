@@ -15,8 +15,12 @@ pub mod util;
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Rust `log` records go to Python `logging` under the `wsgiref_rs` loggers.
-    let _ = pyo3_log::try_init();
+    // Rust `log` records go to Python `logging` under the `wsgiref_rs` loggers. Levels are not
+    // cached, so a level set in Python at any time is honoured: the engine logs only rare events
+    // (a refused request, a connection closed by a limit), never once per request.
+    if let Ok(logger) = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Loggers) {
+        let _ = logger.install();
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     util::register(m)?;
     headers::register(m)?;

@@ -530,3 +530,25 @@ def test_malformed_chunked_body_gets_400_without_the_app_and_an_error_mid_body_i
     with serving(failing) as server:
         cut = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until_close=True)
     assert cut.endswith(b"7\r\npartial\r\n")  # no last chunk: the client sees the body is cut
+
+
+def test_engine_records_go_to_python_logging_under_wsgiref_rs(caplog):
+    """Rust `log` records (pyo3-log): a refused request, max_connections reached, a slow head."""
+    caplog.set_level("INFO", logger="wsgiref_rs")
+    with serving(echo, max_connections=1, header_timeout=0.3) as server:
+        port = server.server_port
+        assert exchange(port, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", until_close=True).startswith(
+            b"HTTP/1.1 400"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as slow:
+            slow.sendall(b"GET / HT")  # an unfinished head holds the one connection allowed
+            time.sleep(0.1)
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as extra:
+                assert extra.recv(100) == b""  # closed at once
+            assert slow.recv(100) == b""  # closed by the header timeout (swept every second)
+    records = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("wsgiref_rs")]
+    assert all(name.startswith("wsgiref_rs.engine.") for name, _, _ in records), records
+    messages = "\n".join(f"{level} {message}" for _, level, message in records)
+    assert re.search(r"INFO refused a request from 127\.0\.0\.1:\d+: 400 ", messages), messages
+    assert "WARNING max_connections (1) reached" in messages, messages
+    assert re.search(r"INFO closed the connection from 127\.0\.0\.1:\d+: its request head took longer", messages), messages

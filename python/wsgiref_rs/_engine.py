@@ -5,7 +5,8 @@ instead of through ``WSGIRequestHandler.handle()``. It engages by itself when th
 handler's classes leave nothing it could not honour:
 
 * the handler class is ``WSGIRequestHandler`` or a subclass that changes only logging
-  (``log_message``, ``log_request``, ``log_error``) or ``server_version``;
+  (``log_message``, ``log_request``, ``log_error``, and what they call: ``address_string``,
+  ``log_date_time_string``), ``server_version`` or ``allow_underscore_headers``;
 * the server class is ``WSGIServer`` or a subclass that does not override how requests are taken
   and dispatched (``get_request``, ``verify_request``, ``process_request``, ``finish_request``,
   ``shutdown_request``, ``close_request``, ``handle_request``), except by mixing in
@@ -40,7 +41,8 @@ import socketserver
 from wsgiref_rs import _native
 
 _HANDLER_HOOKS_ALLOWED = frozenset(
-    {"log_message", "log_request", "log_error", "server_version", "allow_underscore_headers",
+    {"log_message", "log_request", "log_error", "address_string", "log_date_time_string",
+     "server_version", "allow_underscore_headers",
      "__doc__", "__module__",
      "__qualname__", "__dict__", "__weakref__", "__firstlineno__", "__static_attributes__"}
 )
@@ -135,6 +137,22 @@ def _access_logger(server, handler_class):
     return log
 
 
+def _remote_host(server, handler_class, handler_base):
+    """remote_host(ip, port): REMOTE_HOST as WSGIRequestHandler.get_environ() sets it from an
+    overridden address_string(); None when the class keeps the standard one (no lookup)."""
+    if handler_class.address_string is handler_base.address_string:
+        return None
+
+    def remote_host(ip, port):
+        handler = handler_class.__new__(handler_class)
+        handler.server = server
+        handler.client_address = (ip, port)
+        host = handler.address_string()
+        return host if host != ip else None
+
+    return remote_host
+
+
 def engine_for(server, handler_base, server_base, server_handler):
     """A native engine for ``server``, or None when its classes need the compatible path."""
     engine_class = getattr(_native, "Engine", None)
@@ -151,6 +169,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         server_handler.server_software,
         threads=threads,
         log=_access_logger(server, handler_class),
+        remote_host=_remote_host(server, handler_class, handler_base),
         limit_request_line=server.limit_request_line,
         limit_request_fields=server.limit_request_fields,
         limit_request_field_size=server.limit_request_field_size,

@@ -149,6 +149,7 @@ class Engine:
         server_software: str,
         *,
         log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
+        remote_host: Callable[[str, int], str | None] | None = None,
         allow_underscore_headers: bool = False,
         timeout: float = 60.0,
         keepalive_timeout: float = 5.0,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyAssertionError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyAssertionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
@@ -16,8 +16,10 @@ use crate::headers::Headers;
 
 pub type Shared = Arc<Mutex<Exchange>>;
 
+/// The OSError subclass Python itself would raise (ConnectionResetError for a client gone, ...),
+/// so that the application, and handle_error(), can tell a vanished client from a failure.
 fn io_error(e: std::io::Error) -> PyErr {
-    PyOSError::new_err(e.to_string())
+    PyErr::from(e)
 }
 
 /// A negative or None size means "everything", as for file objects.

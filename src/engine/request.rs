@@ -30,6 +30,9 @@ pub struct Settings {
     /// `log(requestline, code, size, client_address)`, or None when logging is off.
     pub log: Option<Py<PyAny>>,
     pub allow_underscores: bool,
+    /// `remote_host(ip, port)`: REMOTE_HOST for a request, or None to keep the base environ's;
+    /// set when the handler class overrides `address_string`.
+    pub remote_host: Option<Py<PyAny>>,
 }
 
 const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
@@ -87,6 +90,7 @@ fn reason(code: u16) -> &'static str {
 /// Answers a request that could not be parsed; the connection is closed after it.
 pub fn refuse(conn: &mut Conn, err: ParseError) {
     let code = err.status();
+    log::info!("refused a request from {}: {code} {err}", conn.peer);
     let body = format!("{err}\n");
     let head = format!(
         "HTTP/1.1 {code} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -182,6 +186,12 @@ fn run_app(
         input,
         settings.allow_underscores,
     )?;
+    if let Some(remote_host) = &settings.remote_host {
+        let host = remote_host.call1(py, (peer.ip().to_string(), peer.port()))?;
+        if !host.is_none(py) {
+            environ.set_item(pyo3::intern!(py, "REMOTE_HOST"), host)?;
+        }
+    }
     let start_response = Bound::new(
         py,
         StartResponse {

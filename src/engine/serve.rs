@@ -53,7 +53,7 @@ impl Engine {
     /// Holds the GIL (no I/O).
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
-        allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
+        remote_host=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
         max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
         limit_request_field_size=65536, limit_request_body=None))]
     #[allow(clippy::too_many_arguments)]
@@ -63,6 +63,7 @@ impl Engine {
         base_environ: Py<PyDict>,
         server_software: String,
         log: Option<Py<PyAny>>,
+        remote_host: Option<Py<PyAny>>,
         allow_underscore_headers: bool,
         timeout: f64,
         keepalive_timeout: f64,
@@ -89,6 +90,7 @@ impl Engine {
                 timeout: seconds(timeout),
                 log,
                 allow_underscores: allow_underscore_headers,
+                remote_host,
             }),
             listen_fd,
             keepalive_timeout: seconds(keepalive_timeout),
@@ -215,6 +217,9 @@ struct EventLoop {
     keepalive_timeout: Duration,
     header_timeout: Duration,
     max_connections: usize,
+    /// True from a connection refused for max_connections until one is accepted again: one
+    /// warning per episode, not one per connection.
+    saturated: bool,
     stop: Arc<AtomicBool>,
     /// The workers of a threaded server; None: requests are served on the loop's thread.
     pool: Option<Pool>,
@@ -250,6 +255,7 @@ impl EventLoop {
             keepalive_timeout: engine.keepalive_timeout,
             header_timeout: engine.header_timeout,
             max_connections: engine.max_connections,
+            saturated: false,
             stop: engine.stop.clone(),
             pool,
         })
@@ -302,8 +308,17 @@ impl EventLoop {
             match self.listener.accept() {
                 Ok((mut stream, peer)) => {
                     if self.open >= self.max_connections {
+                        if !self.saturated {
+                            self.saturated = true;
+                            log::warn!(
+                                "max_connections ({}) reached: new connections are closed at \
+                                 once, from {peer} on",
+                                self.max_connections
+                            );
+                        }
                         continue; // dropped: closed at once
                     }
+                    self.saturated = false;
                     let _ = stream.set_nodelay(true);
                     let slot = self.free.pop().unwrap_or_else(|| {
                         self.conns.push(None);
@@ -427,12 +442,24 @@ impl EventLoop {
     fn sweep(&mut self) {
         let now = Instant::now();
         for slot in 0..self.conns.len() {
-            let expired = self.conns[slot]
-                .as_ref()
-                .is_some_and(|c| match c.head_since {
-                    Some(t) => now.duration_since(t) > self.header_timeout,
-                    None => now.duration_since(c.idle_since) > self.keepalive_timeout,
-                });
+            let Some(conn) = self.conns[slot].as_ref() else {
+                continue;
+            };
+            let expired = match conn.head_since {
+                Some(t) => {
+                    let late = now.duration_since(t) > self.header_timeout;
+                    if late {
+                        log::info!(
+                            "closed the connection from {}: its request head took longer than \
+                             header_timeout ({:?})",
+                            conn.peer,
+                            self.header_timeout
+                        );
+                    }
+                    late
+                }
+                None => now.duration_since(conn.idle_since) > self.keepalive_timeout,
+            };
             if expired {
                 self.conns[slot] = None;
                 self.release(slot);
