@@ -5,6 +5,9 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+/// The most buffer an idle connection keeps between requests.
+const IDLE_CAPACITY: usize = 8 * 1024;
+
 pub struct Conn {
     pub stream: TcpStream,
     pub peer: SocketAddr,
@@ -25,7 +28,7 @@ impl Conn {
         Conn {
             stream,
             peer,
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             pos: 0,
             idle_since: Instant::now(),
             head_since: None,
@@ -43,7 +46,12 @@ impl Conn {
     pub fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
         if self.pos == self.buf.len() {
-            self.buf.clear();
+            if self.buf.capacity() > IDLE_CAPACITY {
+                // A large body went through: an idle connection keeps no more than a head's room.
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
             self.pos = 0;
         } else if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);

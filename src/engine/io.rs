@@ -130,6 +130,21 @@ pub fn write_all(
     }
 }
 
+/// One `recv(2)` of at most `max` bytes onto the end of `buf`, into its spare capacity (never
+/// zero-filled first): the count, 0 at end of stream, `WouldBlock` when nothing is there.
+fn recv_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len().min(max);
+    // SAFETY: `spare` is writable memory of at least `room` bytes owned by `buf`; recv writes at
+    // most `room` bytes into it.
+    let n = unsafe { libc::recv(fd, spare.as_mut_ptr().cast(), room, 0) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    // SAFETY: recv initialised the first `n` bytes of the spare capacity (n <= room).
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
+}
+
 /// Reads what the socket has (at least one byte, or 0 at end of stream) onto the end of `buf`,
 /// waiting for it until the deadline.
 pub fn read_some(
@@ -139,11 +154,7 @@ pub fn read_some(
 ) -> io::Result<usize> {
     const CHUNK: usize = 64 * 1024;
     loop {
-        let start = buf.len();
-        buf.resize(start + CHUNK, 0);
-        let got = stream.read(&mut buf[start..]);
-        buf.truncate(start + *got.as_ref().unwrap_or(&0));
-        match got {
+        match recv_into(stream.as_raw_fd(), buf, CHUNK) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(stream.as_raw_fd(), false, deadline)?
@@ -154,11 +165,36 @@ pub fn read_some(
     }
 }
 
-/// Reads what the socket has right now, without waiting: `Ok(None)` when it has nothing yet.
-pub fn read_ready(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<usize>> {
-    match read_some(stream, buf, Some(Instant::now())) {
-        Ok(n) => Ok(Some(n)),
-        Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(None),
-        Err(e) => Err(e),
+/// What [`read_ready`] found.
+pub enum Ready {
+    /// Bytes were appended; `drained` when the socket gave fewer than asked for, so it has
+    /// nothing more right now (the next edge of readiness will say when it has).
+    Read { drained: bool },
+    /// Nothing to read yet.
+    Empty,
+    /// The peer closed its side.
+    Eof,
+}
+
+/// Reads what the socket has right now, without waiting, through `scratch` (so an idle
+/// connection's own buffer stays as small as the bytes it holds).
+pub fn read_ready(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    scratch: &mut [u8],
+) -> io::Result<Ready> {
+    loop {
+        match stream.read(scratch) {
+            Ok(0) => return Ok(Ready::Eof),
+            Ok(n) => {
+                buf.extend_from_slice(&scratch[..n]);
+                return Ok(Ready::Read {
+                    drained: n < scratch.len(),
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Ready::Empty),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -9,7 +9,7 @@ use pyo3::exceptions::{
     PyAssertionError, PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::conn::Conn;
 use super::environ;
@@ -201,6 +201,10 @@ fn run_app(
     let result = settings.app.bind(py).call1((environ, start_response))?;
     let sent = send_result(py, exchange, &result);
     // The result's close() is always called, whatever happened while sending it.
+    // (A list or tuple has none: skip the failed attribute lookup and its exception.)
+    if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {
+        return sent;
+    }
     let closed = match result.getattr_opt(pyo3::intern!(py, "close")) {
         Ok(Some(close)) => close.call0().map(drop),
         Ok(None) => Ok(()),

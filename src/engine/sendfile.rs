@@ -25,12 +25,14 @@ pub fn regular_file(result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
     let fd: RawFd = filelike.call_method0("fileno").ok()?.extract().ok()?;
     // Whatever the file object buffered, its position is where the app left it.
     let offset: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
-    // SAFETY: fstat only writes into the zeroed struct we pass, for a descriptor we just got.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut st) } != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
-        return None;
-    }
-    let size = u64::try_from(st.st_size).ok()?;
+    let size = result.py().detach(|| {
+        // SAFETY: fstat only writes into the zeroed struct we pass, for a descriptor the file
+        // object (kept alive by the caller's `result`) holds open.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+        (ok && (st.st_mode & libc::S_IFMT) == libc::S_IFREG).then_some(st.st_size)
+    })?;
+    let size = u64::try_from(size).ok()?;
     Some((fd, offset, size.saturating_sub(offset)))
 }
 

@@ -18,8 +18,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::conn::Conn;
-use super::io::read_ready;
 use super::io::wait_readable;
+use super::io::{read_ready, Ready};
 use super::limits::Limits;
 use super::parse::parse_head;
 use super::pool::{Job, Pool};
@@ -220,6 +220,8 @@ struct EventLoop {
     /// True from a connection refused for max_connections until one is accepted again: one
     /// warning per episode, not one per connection.
     saturated: bool,
+    /// Where the loop reads connections' bytes before appending them to their own buffers.
+    scratch: Box<[u8]>,
     stop: Arc<AtomicBool>,
     /// The workers of a threaded server; None: requests are served on the loop's thread.
     pool: Option<Pool>,
@@ -256,6 +258,7 @@ impl EventLoop {
             header_timeout: engine.header_timeout,
             max_connections: engine.max_connections,
             saturated: false,
+            scratch: vec![0; 64 * 1024].into_boxed_slice(),
             stop: engine.stop.clone(),
             pool,
         })
@@ -360,13 +363,13 @@ impl EventLoop {
         };
         let mut eof = false;
         loop {
-            match read_ready(&mut conn.stream, &mut conn.buf) {
-                Ok(Some(0)) | Err(_) => {
+            match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
+                Ok(Ready::Eof) | Err(_) => {
                     eof = true;
                     break;
                 }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
+                Ok(Ready::Read { drained: false }) => {}
+                Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
             }
         }
         loop {
