@@ -87,6 +87,14 @@ pub fn format_param(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     Ok(helpers(py)?.format_param.bind(py))
 }
 
+/// The `sys` module, imported once (an import per call costs a lookup through the import
+/// machinery, and a failed attribute lookup inside it).
+pub fn sys_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static SYS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    SYS.get_or_try_init(py, || py.import("sys").map(Bound::unbind))
+        .map(|m| m.bind(py))
+}
+
 /// True unless Python runs with `-O`: CPython strips `assert` statements and `if __debug__:`
 /// blocks then, and we skip the same checks.
 pub fn debug_enabled(py: Python<'_>) -> bool {

@@ -130,7 +130,7 @@ pub fn build<'py>(
     env.set_item(intern!(py, "wsgi.input"), input)?;
     env.set_item(
         intern!(py, "wsgi.errors"),
-        py.import("sys")?.getattr(intern!(py, "stderr"))?,
+        crate::pyhelpers::sys_module(py)?.getattr(intern!(py, "stderr"))?,
     )?;
     env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
     Ok(env)

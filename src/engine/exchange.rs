@@ -42,6 +42,9 @@ pub struct Response {
     pub framing: Framing,
     /// Body bytes written for a Content-Length response, to stop at the declared length.
     written: u64,
+    /// Whether the status or a header has a character Latin-1 cannot encode: the head cannot
+    /// be written (see `objects::unencodable_head`).
+    pub unencodable: bool,
 }
 
 pub struct Exchange {
@@ -98,6 +101,7 @@ impl Exchange {
                 bytes_sent: 0,
                 framing: Framing::Close,
                 written: 0,
+                unencodable: false,
             },
             broken: false,
             body_error: None,
@@ -490,11 +494,12 @@ impl Exchange {
         self.response.status = None;
         self.response.headers.clear();
         self.response.bytes_sent = 0;
+        self.response.unencodable = false;
     }
 }
 
-/// Appends Latin-1 bytes of text already checked to be Latin-1 (the head is checked when the
-/// application calls start_response); anything else becomes '?'.
+/// Appends Latin-1 bytes of text already checked to be Latin-1 (a head that is not never gets
+/// here: see `Response::unencodable`); anything else would become '?'.
 fn latin1_into(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
         out.extend_from_slice(text.as_bytes());

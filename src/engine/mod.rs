@@ -1,15 +1,14 @@
 //! The native HTTP/1.1 engine behind `WSGIServer.serve_forever()`.
 //!
-//! Nothing here is registered with Python yet. The pieces built so far are pure
-//! Rust, hold no GIL and do no I/O:
+//! Pure Rust, no GIL, no I/O: [`limits`] (the bounds a connection is held to), [`parse`] (a
+//! request head parsed with httparse, framing decided as RFC 9112 section 6 asks, smuggling
+//! refused) and [`chunked`] (an incremental decoder that never reads past the body).
 //!
-//! - [`limits`]: the bounds every connection is held to (request line, header
-//!   section, header count, body size).
-//! - [`parse`]: a request head (request line and header fields) parsed with
-//!   httparse into a [`parse::RequestHead`], with the message framing decided
-//!   the way RFC 9112 section 6 asks (and request smuggling refused).
-//! - [`chunked`]: an incremental decoder for the chunked transfer coding that
-//!   never reads past the end of the body, so pipelined requests stay intact.
+//! On Unix, the engine itself: `serve` (the event loop and the `Engine` class), `pool` (worker
+//! threads), `conn` (a connection and its buffer), `io` (reads and writes with deadlines),
+//! `request` (one request: environ, application, response), `environ`, `exchange` (the body
+//! read and the response written), `objects` (`wsgi.input`, `start_response`, `write`),
+//! `start_fast` (the common `start_response` call checked natively) and `sendfile`.
 
 pub mod chunked;
 pub mod limits;
@@ -33,6 +32,8 @@ mod request;
 mod sendfile;
 #[cfg(unix)]
 mod serve;
+#[cfg(unix)]
+mod start_fast;
 
 use pyo3::prelude::*;
 

@@ -128,22 +128,68 @@ impl StartResponse {
                 }
             }
         }
-        // The stdlib stores Headers(headers) first: its type checks come before ours.
-        py.get_type::<Headers>().call1((headers,))?;
-        check_arguments(py, status, headers, &convert_titled)?;
-        let status: String = status.cast::<PyString>()?.to_str()?.to_owned();
-        let mut pairs = Vec::new();
-        for item in headers.try_iter()? {
-            let (name, value) = crate::pyhelpers::unpack_pair(&item?)?;
-            pairs.push((name.extract::<String>()?, value.extract::<String>()?));
-        }
+        let (status, pairs) = match super::start_fast::accepted(status, headers) {
+            Some(accepted) => accepted,
+            None => checked(py, status, headers)?,
+        };
+        let unencodable = !latin1(&status) || pairs.iter().any(|(n, v)| !latin1(n) || !latin1(v));
         let mut exchange = self.exchange.lock();
         exchange.response.status = Some(status);
         exchange.response.headers = pairs;
+        exchange.response.unencodable = unencodable;
         Ok(Write {
             exchange: self.exchange.clone(),
         })
     }
+}
+
+fn latin1(text: &str) -> bool {
+    text.is_ascii() || text.chars().all(|c| u32::from(c) < 256)
+}
+
+/// The UnicodeEncodeError the standard library's handler raises when it writes a head Latin-1
+/// cannot encode, when the started response has one. The head then counts as sent (nothing of it
+/// goes out) and the connection closes, as there.
+pub fn unencodable_head(py: Python<'_>, exchange: &Shared) -> PyResult<()> {
+    let (status, headers) = {
+        let mut x = exchange.lock();
+        if !x.response.unencodable || x.response.headers_sent {
+            return Ok(());
+        }
+        x.response.headers_sent = true;
+        x.broken = true;
+        x.keep_alive = false;
+        let status = x.response.status.clone().unwrap_or_default();
+        (status, x.response.headers.clone())
+    };
+    // The same text the stdlib encodes: the status line, then the header block.
+    let mut block = String::new();
+    for (name, value) in &headers {
+        block.push_str(&format!("{name}: {value}\r\n"));
+    }
+    block.push_str("\r\n");
+    for text in [format!("HTTP/1.0 {status}\r\n"), block] {
+        PyString::new(py, &text).call_method1(pyo3::intern!(py, "encode"), ("iso-8859-1",))?;
+    }
+    Ok(())
+}
+
+/// The standard path: the standard library's checks, in its order, with its errors.
+fn checked(
+    py: Python<'_>,
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+) -> PyResult<(String, Vec<(String, String)>)> {
+    // The stdlib stores Headers(headers) first: its type checks come before ours.
+    py.get_type::<Headers>().call1((headers,))?;
+    check_arguments(py, status, headers, &convert_titled)?;
+    let status: String = status.cast::<PyString>()?.to_str()?.to_owned();
+    let mut pairs = Vec::new();
+    for item in headers.try_iter()? {
+        let (name, value) = crate::pyhelpers::unpack_pair(&item?)?;
+        pairs.push((name.extract::<String>()?, value.extract::<String>()?));
+    }
+    Ok((status, pairs))
 }
 
 /// The `write` callable `start_response` returns.
@@ -177,6 +223,7 @@ pub fn send(
     if exchange.lock().response.status.is_none() {
         return Err(PyAssertionError::new_err("write() before start_response()"));
     }
+    unencodable_head(py, exchange)?;
     let bytes = data.as_bytes();
     let (ptr, len) = (bytes.as_ptr() as usize, bytes.len());
     let exchange = exchange.clone();

@@ -199,7 +199,9 @@ fn run_app(
         },
     )?;
     let result = settings.app.bind(py).call1((environ, start_response))?;
-    let sent = send_result(py, exchange, &result);
+    // An empty result: the head alone goes out, when finished, and must be encodable too.
+    let sent = send_result(py, exchange, &result)
+        .and_then(|()| super::objects::unencodable_head(py, exchange));
     // The result's close() is always called, whatever happened while sending it.
     // (A list or tuple has none: skip the failed attribute lookup and its exception.)
     if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {
@@ -225,6 +227,7 @@ fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> 
     };
     if started {
         if let Some((fd, offset, len)) = sendfile::regular_file(result) {
+            super::objects::unencodable_head(py, exchange)?;
             return sendfile::send(py, exchange, fd, offset, len);
         }
     }

@@ -128,8 +128,7 @@ fn traceback_here<'py>(
 
 /// `sys.exc_info()`, the exception currently being handled.
 pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    Ok(py
-        .import("sys")?
+    Ok(crate::pyhelpers::sys_module(py)?
         .call_method0("exc_info")?
         .cast_into::<PyTuple>()?)
 }

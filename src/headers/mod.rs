@@ -27,6 +27,7 @@ mod overrides;
 mod render;
 
 pub use api::{contains, get_first, len, pairs, set, set_default, to_bytes};
+pub use checks::has_control_chars;
 pub use class::Headers;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
