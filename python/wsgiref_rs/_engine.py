@@ -101,6 +101,14 @@ def _threads(server):
     return max(0, int(threads))
 
 
+# What WSGIRequestHandler.get_environ() adds to the server's base_environ before the headers: a
+# header that maps to one of these keys (or to a base_environ key) is skipped, as there.
+_REQUEST_KEYS = frozenset({
+    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
+    "REMOTE_HOST", "REMOTE_ADDR", "CONTENT_TYPE", "CONTENT_LENGTH",
+})
+
+
 def _base_environ(server, handler_class, server_handler, threaded):
     """The keys every request shares, as ServerHandler.setup_environ() and
     WSGIRequestHandler.get_environ() would set them."""
@@ -170,6 +178,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),
+        request_keys=frozenset(server.base_environ).union(_REQUEST_KEYS),
         limit_request_line=server.limit_request_line,
         limit_request_fields=server.limit_request_fields,
         limit_request_field_size=server.limit_request_field_size,

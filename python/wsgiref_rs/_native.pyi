@@ -24,7 +24,7 @@ __version__: str
 
 # --- util (src/util/) ------------------------------------------------------
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Set
 from typing import Any, final, overload
 
 from typing_extensions import disjoint_base
@@ -150,6 +150,7 @@ class Engine:
         *,
         log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
         remote_host: Callable[[str, int], str | None] | None = None,
+        request_keys: Set[str] | None = None,
         allow_underscore_headers: bool = False,
         timeout: float = 60.0,
         keepalive_timeout: float = 5.0,

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
+use super::environ::Peer;
+
 /// The most buffer an idle connection keeps between requests.
 const IDLE_CAPACITY: usize = 8 * 1024;
 
@@ -21,6 +23,8 @@ pub struct Conn {
     /// When the first byte of a request head arrived that is still incomplete: the header
     /// deadline counts from here.
     pub head_since: Option<Instant>,
+    /// REMOTE_ADDR and REMOTE_PORT as Python strings, made at the first request.
+    pub remote: Option<Peer>,
 }
 
 impl Conn {
@@ -32,6 +36,7 @@ impl Conn {
             pos: 0,
             idle_since: Instant::now(),
             head_since: None,
+            remote: None,
         }
     }
 

@@ -1,17 +1,97 @@
 //! The WSGI environ of one request: what the standard library's `WSGIRequestHandler.get_environ()`
 //! and `ServerHandler` give for the same request, built on a base copied once per request.
+//!
+//! Values are made by the interpreter's Latin-1 decoder straight from the request's bytes; the
+//! keys, methods and versions nearly every request has are interned strings.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
+use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::parse::RequestHead;
+use super::parse::{RequestHead, Version};
 
-/// Text from bytes one character per byte (Latin-1), as `http.server` decodes a request.
-fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+/// A Python `str` from bytes one character per byte (Latin-1), as `http.server` decodes a
+/// request, made by the interpreter's own decoder.
+fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    let len = ffi::Py_ssize_t::try_from(bytes.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("text too long"))?;
+    // SAFETY: pointer and length of a live slice, which the decoder copies; a null `errors`
+    // means strict, and Latin-1 decoding cannot fail.
+    let text = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyUnicode_DecodeLatin1(bytes.as_ptr().cast(), len, std::ptr::null()),
+        )
+    }?;
+    Ok(text.cast_into::<PyString>()?)
+}
+
+/// The interned `str` of the methods nearly every request has, else a new one.
+fn method<'py>(py: Python<'py>, method: &str) -> PyResult<Bound<'py, PyString>> {
+    Ok(match method {
+        "GET" => intern!(py, "GET").clone(),
+        "POST" => intern!(py, "POST").clone(),
+        "HEAD" => intern!(py, "HEAD").clone(),
+        "PUT" => intern!(py, "PUT").clone(),
+        "DELETE" => intern!(py, "DELETE").clone(),
+        "OPTIONS" => intern!(py, "OPTIONS").clone(),
+        "PATCH" => intern!(py, "PATCH").clone(),
+        other => latin1(py, other.as_bytes())?,
+    })
+}
+
+/// The bare key (`HOST`) and `HTTP_*` key of the header fields most requests carry, interned;
+/// None for the others.
+fn common_keys<'py>(
+    py: Python<'py>,
+    name: &[u8],
+) -> Option<(Bound<'py, PyString>, Bound<'py, PyString>)> {
+    macro_rules! keys {
+        ($($header:literal => $bare:literal),* $(,)?) => {
+            $(if name.eq_ignore_ascii_case($header.as_bytes()) {
+                return Some((
+                    intern!(py, $bare).clone(),
+                    intern!(py, concat!("HTTP_", $bare)).clone(),
+                ));
+            })*
+        };
+    }
+    keys! {
+        "host" => "HOST",
+        "user-agent" => "USER_AGENT",
+        "accept" => "ACCEPT",
+        "accept-encoding" => "ACCEPT_ENCODING",
+        "accept-language" => "ACCEPT_LANGUAGE",
+        "connection" => "CONNECTION",
+        "cookie" => "COOKIE",
+        "referer" => "REFERER",
+        "cache-control" => "CACHE_CONTROL",
+        "origin" => "ORIGIN",
+        "authorization" => "AUTHORIZATION",
+        "x-forwarded-for" => "X_FORWARDED_FOR",
+        "x-forwarded-proto" => "X_FORWARDED_PROTO",
+        "x-real-ip" => "X_REAL_IP",
+        "if-none-match" => "IF_NONE_MATCH",
+        "if-modified-since" => "IF_MODIFIED_SINCE",
+    }
+    None
+}
+
+/// The key `WSGIRequestHandler.get_environ()` makes of a header name: `-` to `_`, upper case.
+fn header_key(name: &[u8]) -> Vec<u8> {
+    name.iter()
+        .map(|&b| {
+            if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            }
+        })
+        .collect()
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -23,9 +103,13 @@ fn hex(b: u8) -> Option<u8> {
     }
 }
 
-/// `urllib.parse.unquote(path, 'iso-8859-1')`: `%XX` becomes the byte, anything malformed stays.
-pub fn unquote_latin1(path: &[u8]) -> String {
-    let mut out = String::with_capacity(path.len());
+/// `urllib.parse.unquote(path, 'iso-8859-1')` as Latin-1 bytes: `%XX` becomes the byte, anything
+/// malformed stays.
+pub fn unquote_latin1(path: &[u8]) -> Cow<'_, [u8]> {
+    if !path.contains(&b'%') {
+        return Cow::Borrowed(path);
+    }
+    let mut out = Vec::with_capacity(path.len());
     let mut i = 0;
     while i < path.len() {
         let decoded = match (
@@ -38,22 +122,22 @@ pub fn unquote_latin1(path: &[u8]) -> String {
         };
         match decoded {
             Some(byte) => {
-                out.push(char::from(byte));
+                out.push(byte);
                 i += 3;
             }
             None => {
-                out.push(char::from(path[i]));
+                out.push(path[i]);
                 i += 1;
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The path and query of a request target as `http.server` and `WSGIRequestHandler` take them:
 /// the target as sent (an absolute-form target keeps its scheme and host), a leading `//`
 /// folded to `/` (gh-87389), split at the first `?`.
-fn split_target(target: &[u8]) -> (Vec<u8>, &[u8]) {
+fn split_target(target: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
     let (path, query) = match target.iter().position(|&b| b == b'?') {
         Some(i) => (&target[..i], &target[i + 1..]),
         None => (target, &b""[..]),
@@ -63,11 +147,26 @@ fn split_target(target: &[u8]) -> (Vec<u8>, &[u8]) {
             .iter()
             .position(|&b| b != b'/')
             .map_or(&b""[..], |i| &path[i..]);
-        [&b"/"[..], rest].concat()
+        Cow::Owned([&b"/"[..], rest].concat())
     } else {
-        path.to_vec()
+        Cow::Borrowed(path)
     };
     (path, query)
+}
+
+/// REMOTE_ADDR and REMOTE_PORT of a connection, made once for all its requests.
+pub struct Peer {
+    pub addr: Py<PyString>,
+    pub port: Py<PyString>,
+}
+
+impl Peer {
+    pub fn new(py: Python<'_>, peer: SocketAddr) -> Self {
+        Peer {
+            addr: PyString::new(py, &peer.ip().to_string()).unbind(),
+            port: PyString::new(py, &peer.port().to_string()).unbind(),
+        }
+    }
 }
 
 /// Builds the environ for `head` from `base` (the server's fixed keys).
@@ -75,53 +174,72 @@ pub fn build<'py>(
     py: Python<'py>,
     base: &Bound<'py, PyDict>,
     head: &RequestHead,
-    peer: SocketAddr,
+    peer: &Peer,
     input: Bound<'py, PyAny>,
     allow_underscores: bool,
+    request_keys: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let env = base.copy()?;
-    env.set_item(intern!(py, "SERVER_PROTOCOL"), head.version.as_str())?;
-    env.set_item(intern!(py, "REQUEST_METHOD"), head.method.as_str())?;
+    let protocol = match head.version {
+        Version::Http11 => intern!(py, "HTTP/1.1"),
+        Version::Http10 => intern!(py, "HTTP/1.0"),
+    };
+    env.set_item(intern!(py, "SERVER_PROTOCOL"), protocol)?;
+    env.set_item(intern!(py, "REQUEST_METHOD"), method(py, &head.method)?)?;
     let (path, query) = split_target(&head.target);
-    env.set_item(intern!(py, "PATH_INFO"), unquote_latin1(&path))?;
-    env.set_item(intern!(py, "QUERY_STRING"), latin1(query))?;
-    env.set_item(intern!(py, "REMOTE_ADDR"), peer.ip().to_string())?;
-    env.set_item(intern!(py, "REMOTE_PORT"), peer.port().to_string())?;
+    let path = unquote_latin1(&path);
+    if *path == *b"/" {
+        env.set_item(intern!(py, "PATH_INFO"), intern!(py, "/"))?;
+    } else {
+        env.set_item(intern!(py, "PATH_INFO"), latin1(py, &path)?)?;
+    }
+    if query.is_empty() {
+        env.set_item(intern!(py, "QUERY_STRING"), intern!(py, ""))?;
+    } else {
+        env.set_item(intern!(py, "QUERY_STRING"), latin1(py, query)?)?;
+    }
+    env.set_item(intern!(py, "REMOTE_ADDR"), peer.addr.bind(py))?;
+    env.set_item(intern!(py, "REMOTE_PORT"), peer.port.bind(py))?;
     let first = |wanted: &str| {
         head.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(wanted.as_bytes()))
     };
     match first("content-type") {
-        Some((_, v)) => env.set_item(intern!(py, "CONTENT_TYPE"), latin1(v))?,
+        Some((_, v)) => env.set_item(intern!(py, "CONTENT_TYPE"), latin1(py, v)?)?,
         None => env.set_item(intern!(py, "CONTENT_TYPE"), intern!(py, "text/plain"))?,
     }
     if let Some((_, v)) = first("content-length").filter(|(_, v)| !v.is_empty()) {
-        env.set_item(intern!(py, "CONTENT_LENGTH"), latin1(v))?;
+        env.set_item(intern!(py, "CONTENT_LENGTH"), latin1(py, v)?)?;
     }
     for (name, value) in &head.headers {
         if !allow_underscores && name.contains(&b'_') {
             // Would pass for the dashed name's HTTP_ key: refused, as nginx and gunicorn do.
             continue;
         }
-        let key: String = name
-            .iter()
-            .map(|&b| {
-                if b == b'-' {
-                    '_'
-                } else {
-                    char::from(b.to_ascii_uppercase())
+        // As the stdlib: a header whose bare key is one of the request's own keys (the server's
+        // base_environ, CONTENT_TYPE, PATH_INFO, ...; not os.environ's) is skipped.
+        let key = match common_keys(py, name) {
+            Some((bare, key)) => {
+                if request_keys.contains(bare)? {
+                    continue;
                 }
-            })
-            .collect();
-        if env.contains(key.as_str())? {
-            continue;
-        }
-        let key = PyString::new(py, &format!("HTTP_{key}"));
-        let value = latin1(value);
+                key
+            }
+            None => {
+                let bare = header_key(name);
+                if request_keys.contains(latin1(py, &bare)?)? {
+                    continue;
+                }
+                let mut key = b"HTTP_".to_vec();
+                key.extend_from_slice(&bare);
+                latin1(py, &key)?
+            }
+        };
+        let value = latin1(py, value)?;
         match env.get_item(&key)? {
             Some(old) => {
-                let joined = format!("{},{}", old.extract::<String>()?, value);
+                let joined = format!("{},{}", old.extract::<String>()?, value.to_str()?);
                 env.set_item(&key, joined)?;
             }
             None => env.set_item(&key, value)?,
@@ -138,18 +256,29 @@ pub fn build<'py>(
 
 #[cfg(test)]
 mod tests {
-    use super::unquote_latin1;
+    use super::{header_key, unquote_latin1};
 
     #[test]
     fn unquote_like_urllib() {
         for (raw, want) in [
-            (&b"/a%20b"[..], "/a b"),
-            (b"/%e9t%C3%A9", "/\u{e9}t\u{c3}\u{a9}"),
-            (b"/100%", "/100%"),
-            (b"/%zz%4", "/%zz%4"),
-            (b"/plain", "/plain"),
+            (&b"/a%20b"[..], &b"/a b"[..]),
+            (b"/%e9t%C3%A9", b"/\xe9t\xc3\xa9"),
+            (b"/100%", b"/100%"),
+            (b"/%zz%4", b"/%zz%4"),
+            (b"/plain", b"/plain"),
         ] {
-            assert_eq!(unquote_latin1(raw), want);
+            assert_eq!(&*unquote_latin1(raw), want);
+        }
+    }
+
+    #[test]
+    fn header_keys() {
+        for (name, key) in [
+            (&b"Host"[..], &b"HOST"[..]),
+            (b"x-my-header", b"X_MY_HEADER"),
+            (b"Content-Type", b"CONTENT_TYPE"),
+        ] {
+            assert_eq!(header_key(name), key);
         }
     }
 }

@@ -96,12 +96,14 @@ pub fn write_all(
         if index == parts.len() {
             return Ok(());
         }
-        let slices: Vec<IoSlice<'_>> = parts[index..]
-            .iter()
-            .enumerate()
-            .map(|(i, p)| IoSlice::new(if i == 0 { &p[offset..] } else { p }))
-            .collect();
-        match stream.write_vectored(&slices) {
+        // On the stack: a response goes out in at most a few parts (head, chunk size, body, CRLF).
+        let mut slices = [IoSlice::new(&[]); 8];
+        let mut count = 0;
+        for (slot, (i, p)) in slices.iter_mut().zip(parts[index..].iter().enumerate()) {
+            *slot = IoSlice::new(if i == 0 { &p[offset..] } else { p });
+            count += 1;
+        }
+        match stream.write_vectored(&slices[..count]) {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,

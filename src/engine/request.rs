@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use super::conn::Conn;
-use super::environ;
+use super::environ::{self, Peer};
 use super::exchange::Exchange;
 use super::io::write_all;
 use super::limits::Limits;
@@ -30,6 +30,9 @@ pub struct Settings {
     /// `log(requestline, code, size, client_address)`, or None when logging is off.
     pub log: Option<Py<PyAny>>,
     pub allow_underscores: bool,
+    /// The keys `WSGIRequestHandler.get_environ()` has set before it adds the headers (the
+    /// server's base_environ and the request's CGI keys): a header that maps to one is skipped.
+    pub request_keys: Py<PyAny>,
     /// `remote_host(ip, port)`: REMOTE_HOST for a request, or None to keep the base environ's;
     /// set when the handler class overrides `address_string`.
     pub remote_host: Option<Py<PyAny>>,
@@ -109,8 +112,9 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
 /// an exception that is no `Exception` from our own calls around it (KeyboardInterrupt when
 /// Ctrl-C lands while the access line is written, SystemExit) stops the server, as it stops
 /// `socketserver`'s loop.
-pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead) -> Served {
+pub fn serve(py: Python<'_>, settings: &Settings, mut conn: Conn, head: RequestHead) -> Served {
     let peer = conn.peer;
+    let remote = conn.remote.take().unwrap_or_else(|| Peer::new(py, peer));
     let exchange: Shared = Arc::new(Mutex::new(Exchange::new(
         conn,
         &head,
@@ -135,7 +139,7 @@ pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead)
                 true,
             );
         });
-    } else if let Err(err) = run_app(py, settings, &exchange, &head, peer) {
+    } else if let Err(err) = run_app(py, settings, &exchange, &head, peer, &remote) {
         handle_error(py, &exchange, err);
     }
     let finished = exchange.clone();
@@ -161,7 +165,10 @@ pub fn serve(py: Python<'_>, settings: &Settings, conn: Conn, head: RequestHead)
             e.print(py);
         }
     }
-    Ok(conn)
+    Ok(conn.map(|mut conn| {
+        conn.remote = Some(remote);
+        conn
+    }))
 }
 
 fn run_app(
@@ -170,6 +177,7 @@ fn run_app(
     exchange: &Shared,
     head: &RequestHead,
     peer: SocketAddr,
+    remote: &Peer,
 ) -> PyResult<()> {
     let input = Bound::new(
         py,
@@ -182,9 +190,10 @@ fn run_app(
         py,
         settings.base_environ.bind(py),
         head,
-        peer,
+        remote,
         input,
         settings.allow_underscores,
+        settings.request_keys.bind(py),
     )?;
     if let Some(remote_host) = &settings.remote_host {
         let host = remote_host.call1(py, (peer.ip().to_string(), peer.port()))?;

@@ -15,7 +15,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyFrozenSet};
 
 use super::conn::Conn;
 use super::io::wait_readable;
@@ -28,6 +28,24 @@ use super::request::{self, refuse, serve_pipelined, Settings};
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
+
+/// The keys `WSGIRequestHandler.get_environ()` sets before the headers, with the default
+/// `WSGIServer.base_environ`: a header that maps to one of them is skipped.
+const REQUEST_KEYS: [&str; 13] = [
+    "SERVER_NAME",
+    "GATEWAY_INTERFACE",
+    "SERVER_PORT",
+    "REMOTE_HOST",
+    "CONTENT_LENGTH",
+    "SCRIPT_NAME",
+    "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE",
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REMOTE_ADDR",
+    "CONTENT_TYPE",
+];
 
 /// The native HTTP/1.1 engine for one listening socket.
 #[pyclass(module = "wsgiref_rs.engine")]
@@ -53,17 +71,19 @@ impl Engine {
     /// Holds the GIL (no I/O).
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
-        remote_host=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
+        remote_host=None, request_keys=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
         max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
         limit_request_field_size=65536, limit_request_body=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         listen_fd: RawFd,
         app: Py<PyAny>,
         base_environ: Py<PyDict>,
         server_software: String,
         log: Option<Py<PyAny>>,
         remote_host: Option<Py<PyAny>>,
+        request_keys: Option<Py<PyAny>>,
         allow_underscore_headers: bool,
         timeout: f64,
         keepalive_timeout: f64,
@@ -74,14 +94,18 @@ impl Engine {
         limit_request_fields: usize,
         limit_request_field_size: usize,
         limit_request_body: Option<u64>,
-    ) -> Self {
+    ) -> PyResult<Self> {
+        let request_keys = match request_keys {
+            Some(keys) => keys,
+            None => PyFrozenSet::new(py, REQUEST_KEYS)?.into_any().unbind(),
+        };
         let limits = Limits {
             max_request_line: limit_request_line,
             max_header_bytes: limit_request_field_size,
             max_headers: limit_request_fields,
             max_body: limit_request_body,
         };
-        Engine {
+        Ok(Engine {
             settings: Arc::new(Settings {
                 app,
                 base_environ,
@@ -90,6 +114,7 @@ impl Engine {
                 timeout: seconds(timeout),
                 log,
                 allow_underscores: allow_underscore_headers,
+                request_keys,
                 remote_host,
             }),
             listen_fd,
@@ -99,7 +124,7 @@ impl Engine {
             threads,
             stop: Arc::new(AtomicBool::new(false)),
             waker: Mutex::new(None),
-        }
+        })
     }
 
     /// Serve until `stop()`, until `should_stop()` answers true (asked every poll_interval), or

@@ -64,6 +64,14 @@ CASES = {
     "encoded-slash": request("GET", "/a%2Fb%25c%zz"),
     "repeated-headers": request("GET", "/h", headers=["X-A: 1", "X-A: 2", "x-a: 3"]),
     "header-whitespace": request("GET", "/ws", headers=["X-Pad:    padded   ", "X-Empty:"]),
+    # Header keys already in the environ (its own keys, os.environ's) are skipped; the common
+    # header names the engine keeps interned keys for behave like any other.
+    "shadowing-headers": request(
+        "GET",
+        "/s",
+        headers=["Path-Info: /evil", "Home: /evil", "Server-Name: evil", "Content-Type: a/b",
+                 "User-Agent: ua", "user-agent: ua2", "Accept: */*", "Cookie: c=1", "X-A: 1"],
+    ),
     "many-headers": request("GET", "/m", headers=[f"X-H{i}: v{i}" for i in range(40)]),
     "cookies-and-auth": request(
         "GET", "/c", headers=["Cookie: a=1; b=2", "Authorization: Basic eDp5", "Accept: */*"]
