@@ -460,6 +460,17 @@ impl Exchange {
         }
     }
 
+    /// Whether [`finish`](Self::finish) and [`discard_body`](Self::discard_body) could do socket
+    /// I/O: false once a response framed by its length is sent whole and the body is read.
+    pub fn finish_needs_io(&self) -> bool {
+        let sent_whole = match self.response.framing {
+            Framing::Length(n) => self.response.written == n,
+            Framing::NoBody => true,
+            Framing::Chunked | Framing::Close => self.head_only,
+        };
+        !(self.response.headers_sent && sent_whole && self.body_done())
+    }
+
     /// Ends the response: the head if nothing was sent (with a zero length unless the
     /// application declared one), the last chunk of a chunked body. False when the connection
     /// cannot carry another request.

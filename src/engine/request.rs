@@ -143,13 +143,21 @@ pub fn serve(py: Python<'_>, settings: &Settings, mut conn: Conn, head: RequestH
         handle_error(py, &exchange, err);
     }
     let finished = exchange.clone();
-    let (conn, status, size) = py.detach(move || {
+    let finish = move || {
         let mut x = finished.lock();
         let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
         let conn = x.conn.take();
         let status = x.response.status.clone().unwrap_or_default();
         (conn.filter(|_| done), status, x.response.bytes_sent)
-    });
+    };
+    // The GIL goes only when finishing has socket I/O to do (a last chunk, a head, a body to
+    // read and drop); a response sent whole needs none.
+    let needs_io = exchange.lock().finish_needs_io();
+    let (conn, status, size) = if needs_io {
+        py.detach(finish)
+    } else {
+        finish()
+    };
     if let Some(log) = &settings.log {
         let line = format!(
             "{} {} {}",
