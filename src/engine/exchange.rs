@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
-use super::io::{read_some, write_all};
+use super::io::{read_at_most, read_some, write_all};
 use super::limits::Limits;
 use super::parse::{BodyFraming, RequestHead, Version};
 
@@ -243,10 +243,47 @@ impl Exchange {
             let n = avail.len().min(want - out.len());
             out.extend_from_slice(&avail[..n]);
             self.take(n);
-            if out.len() == want || self.body_done() || !self.fill()? {
+            if out.len() == want || self.body_done() {
+                return Ok(out);
+            }
+            if !self.read_direct(&mut out, want)? && !self.fill()? {
                 return Ok(out);
             }
         }
+    }
+
+    /// Reads the next bytes of a body framed by its length straight from the socket into `out`
+    /// (up to `want` bytes in all), sparing the copy through the connection's buffer. False
+    /// when it does not apply: bytes are buffered, a 100 Continue is due, or the body is chunked.
+    fn read_direct(&mut self, out: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+        /// The most one read asks for, so a large declared length never reserves memory that
+        /// the client has not sent.
+        const MOST: usize = 1 << 20;
+        let Some(Body::Length(left)) = &mut self.body else {
+            return Ok(false);
+        };
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(false);
+        };
+        if self.continue_pending || self.broken || !conn.pending().is_empty() {
+            return Ok(false);
+        }
+        let room = (want - out.len())
+            .min(usize::try_from(*left).unwrap_or(usize::MAX))
+            .min(MOST);
+        let n = read_at_most(&mut conn.stream, out, room, deadline(self.timeout))?;
+        if n == 0 {
+            self.broken = true;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed the connection mid-body",
+            ));
+        }
+        *left -= n as u64;
+        if *left == 0 {
+            self.body = None;
+        }
+        Ok(true)
     }
 
     /// One line of the body, through `\n`, at most `limit` bytes.

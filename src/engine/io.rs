@@ -154,9 +154,18 @@ pub fn read_some(
     buf: &mut Vec<u8>,
     deadline: Option<Instant>,
 ) -> io::Result<usize> {
-    const CHUNK: usize = 64 * 1024;
+    read_at_most(stream, buf, 64 * 1024, deadline)
+}
+
+/// As [`read_some`], at most `max` bytes.
+pub fn read_at_most(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    max: usize,
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
     loop {
-        match recv_into(stream.as_raw_fd(), buf, CHUNK) {
+        match recv_into(stream.as_raw_fd(), buf, max) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(stream.as_raw_fd(), false, deadline)?
