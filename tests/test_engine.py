@@ -614,3 +614,15 @@ def test_start_response_accepts_and_refuses_what_the_stdlib_does(case, capfd):
         assert outcomes[1] == (b"", outcomes[0][1]) and outcomes[0][1]
     else:
         assert outcomes[1] == DOCUMENTED.get(case, outcomes[0])
+
+
+def test_max_connections_defaults_to_what_the_descriptor_limit_allows():
+    import resource
+
+    from wsgiref_rs import _engine
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert ours.WSGIServer.max_connections is None
+    assert _engine._max_connections(None) == max(64, soft - 64)
+    assert _engine._max_connections(5) == 5
+    assert _engine._max_connections(0) == 1

@@ -26,7 +26,9 @@ Limits and timeouts are attributes of the server class (or instance), with these
 ``keepalive_timeout``          5.0        seconds an idle keep-alive connection is kept
 ``header_timeout``             10.0       seconds a client has to send a request's head
 ``engine_timeout``             60.0       seconds a request's socket reads and writes may wait
-``max_connections``            10000      open connections; more are closed at once
+``max_connections``            None       open connections; more are closed at once. None:
+                                         the process's descriptor limit (soft
+                                         ``RLIMIT_NOFILE``) less 64
 =============================  =========  ==================================================
 
 Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
@@ -161,6 +163,20 @@ def _remote_host(server, handler_class, handler_base):
     return remote_host
 
 
+def _max_connections(configured):
+    """The configured limit, or what the process's descriptors allow (a few kept for files)."""
+    if configured is not None:
+        return max(1, int(configured))
+    try:
+        import resource
+    except ImportError:  # no resource module: not a Unix the engine runs on
+        return 10000
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1 << 20
+    return max(64, soft - 64)
+
+
 def engine_for(server, handler_base, server_base, server_handler):
     """A native engine for ``server``, or None when its classes need the compatible path."""
     engine_class = getattr(_native, "Engine", None)
@@ -186,6 +202,6 @@ def engine_for(server, handler_base, server_base, server_handler):
         keepalive_timeout=server.keepalive_timeout,
         header_timeout=server.header_timeout,
         timeout=server.engine_timeout,
-        max_connections=server.max_connections,
+        max_connections=_max_connections(server.max_connections),
         allow_underscore_headers=getattr(handler_class, "allow_underscore_headers", False),
     )

@@ -65,7 +65,7 @@ class WSGIServer(HTTPServer):
     keepalive_timeout = 5.0
     header_timeout = 10.0
     engine_timeout = 60.0
-    max_connections = 10000
+    max_connections = None
     _running_engine = None
 
     def serve_forever(self, poll_interval=0.5):
