@@ -109,7 +109,9 @@ def _not_run(m):
     if m is None:
         return "not run"
     word = "failed" if m["status"] == "failed" else "n/a"
-    return f"{word}: {m.get('reason', '')}".replace("|", "/").replace("\n", " ")
+    reason = m.get("reason", "")
+    reason = reason if len(reason) <= 240 else reason[:240] + "…"  # suite.json has all of it
+    return f"{word}: {reason}".replace("|", "/").replace("\n", " ")
 
 
 def _scenario_table(scenario, servers, per_server):
@@ -162,15 +164,23 @@ def _idle_table(servers, per_server):
     return lines
 
 
-def _target(rows, label, value, threshold, met, unit_fmt):
-    """Appends one line of the targets table; `met` None means a figure is missing."""
+def _target(rows, label, value, threshold, met, unit_fmt, bound=()):
+    """Appends one line of the targets table; `met` None means a figure is missing; `bound`
+    names the servers whose figure here hit wrk's limit."""
     verdict = "–" if met is None else ("met" if met else "**not met**")
+    if bound:
+        verdict += f" (wrk-bound: {', '.join(bound)})"
     rows.append(f"| {label} | {_num(value, unit_fmt)} | {threshold} | {verdict} |")
 
 
 def _get(med, scenario, server, key):
     m = med.get(scenario, {}).get(server)
     return m.get(key) if _ok(m) else None
+
+
+def _wrk_bound(med, scenario, server):
+    m = med.get(scenario, {}).get(server)
+    return _ok(m) and max(m.get("wrk_cpu_share") or 0, m.get("wrk_cpu_share_idle") or 0) >= WRK_BOUND
 
 
 def _best(med, scenario, servers, key, pick):
@@ -183,7 +193,8 @@ def targets(med):
     """The issue's targets, each as one Markdown table row."""
     rows = ["| target | wsgiref-rs | threshold | |", "|---|---:|---|---|"]
 
-    def compare(label, ours, other, factor, other_name, fmt, higher_is_better):
+    def compare(label, ours, other, factor, other_name, fmt, higher_is_better, scenario):
+        bound = [s for s in (OURS, other_name) if _wrk_bound(med, scenario, s)]
         if ours is None or other is None:
             _target(rows, label, ours, f"{other_name}: not measured", None, fmt)
             return
@@ -191,38 +202,39 @@ def targets(med):
         sign = "≥" if higher_is_better else "≤"
         met = ours >= limit if higher_is_better else ours <= limit
         _target(rows, label, ours, f"{sign} {format(limit, fmt)} ({factor:g}× {other_name} "
-                f"{format(other, fmt)})", met, fmt)
+                f"{format(other, fmt)})", met, fmt, bound)
 
     g = lambda sc, key, server=OURS: _get(med, sc, server, key)  # noqa: E731
     best, who = _best(med, "hello", ["bjoern", "fastwsgi"], "rps", max)
     compare("hello req/s ≥ best of bjoern, fastwsgi", g("hello", "rps"), best, 1,
             who or "bjoern, fastwsgi",
-            ",.0f", True)
+            ",.0f", True, "hello")
     compare("hello CPU µs/req ≤ 1.1× nginx", g("hello", "cpu_us"), g("hello", "cpu_us", "nginx"),
-            1.1, "nginx", ".1f", False)
+            1.1, "nginx", ".1f", False, "hello")
     compare("hello req/s ≥ 20× stdlib", g("hello", "rps"), g("hello", "rps", "stdlib"), 20,
-            "stdlib", ",.0f", True)
+            "stdlib", ",.0f", True, "hello")
     compare("close req/s ≥ nginx", g("close", "rps"), g("close", "rps", "nginx"), 1, "nginx",
-            ",.0f", True)
+            ",.0f", True, "close")
     compare("close CPU µs/req ≤ 1.1× nginx", g("close", "cpu_us"), g("close", "cpu_us", "nginx"),
-            1.1, "nginx", ".1f", False)
+            1.1, "nginx", ".1f", False, "close")
     compare("sleep req/s ≥ 95% of the 800 ceiling", g("sleep", "rps"), SLEEP_CEILING, 0.95,
-            "ceiling", ",.0f", True)
+            "ceiling", ",.0f", True, "sleep")
     for scenario in ("big", "upload"):
         best, who = _best(med, scenario, WSGI_PEERS, "cpu_us", min)
         compare(f"{scenario} CPU µs/req ≤ 0.8× best WSGI peer", g(scenario, "cpu_us"), best, 0.8,
-                who or "WSGI peers", ".1f", False)
+                who or "WSGI peers", ".1f", False, scenario)
     ours_file = g("file", "cpu_us")
     nginx_file = g("file", "cpu_us", "nginx")
     compare("file CPU ms/file ≤ 1.3× nginx (sendfile)", ours_file and ours_file / 1000,
-            nginx_file and nginx_file / 1000, 1.3, "nginx", ".2f", False)
+            nginx_file and nginx_file / 1000, 1.3, "nginx", ".2f", False, "file")
     kib = g("idle", "kib_per_conn")
     _target(rows, "idle: KiB of RSS per idle connection ≤ 4", kib, "≤ 4.00",
             None if kib is None else kib <= 4, ".2f")
     alone, with_idle = g("idle", "rps"), g("idle", "rps_idle")
     ratio = with_idle / alone if alone and with_idle is not None else None
     _target(rows, "idle: hello req/s with 10k idle / without", ratio, "≥ 0.90",
-            None if ratio is None else ratio >= 0.9, ".2f")
+            None if ratio is None else ratio >= 0.9, ".2f",
+            [OURS] if _wrk_bound(med, "idle", OURS) else ())
     return rows
 
 

@@ -195,7 +195,7 @@ def run_one(server, scenario, args, files, scratch_root):
         wrk.run(port, args.warmup)
         result = measured(proc, wrk, port, args.seconds)
         if scenario == "file":
-            result["file_wrapper"] = headers.get("X-File-Wrapper", "?")
+            result["file_wrapper"] = headers.get("X-File-Wrapper")  # None: nginx
         if scenario == "idle":
             result.update(idle_phase(proc, wrk, port, args.seconds))
         if proc.poll() is not None:
