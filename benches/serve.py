@@ -1,14 +1,23 @@
-"""Starts one server on the benchmark app: python benches/serve.py NAME PORT.
+"""Starts one in-process Python server on the benchmark app: python benches/serve.py NAME PORT SCENARIO.
 
-NAME is stdlib (wsgiref.simple_server), wsgiref-rs (its drop-in make_server, logging silenced) or
-bjoern. Run it under `taskset -c 0`.
+NAME is wsgiref-rs (its drop-in make_server, logging silenced), stdlib (wsgiref.simple_server),
+bjoern, fastwsgi or waitress; granian, gunicorn and nginx have command lines of their own
+(peers.py). SCENARIO picks the settings that scenario needs: 8 threads for `sleep`, long
+keep-alive and a high connection limit for `idle`. The suite runs this under `taskset -c 0`.
 """
 
 import os
+import socketserver
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from apps import app  # noqa: E402
+
+__all__ = ["main"]
+
+HOST = "127.0.0.1"
+THREADS = 8  # the blocking scenario's threads (../shared/BENCHMARKING.md)
+BACKLOG = 1024  # socketserver's default is 5; every peer listens with 511 to 2048
 
 
 def quiet(handler_base):
@@ -19,20 +28,59 @@ def quiet(handler_base):
     return Quiet
 
 
-def main(name, port):
-    if name == "bjoern":
-        import bjoern
+def simple_server(module, port, scenario, native):
+    """wsgiref.simple_server or wsgiref_rs.simple_server, through make_server as a user would."""
+    base = module.WSGIServer
+    if scenario == "sleep":
+        base = type("ThreadingWSGIServer", (socketserver.ThreadingMixIn, module.WSGIServer), {})
+    attrs = {"request_queue_size": BACKLOG}
+    if native and scenario == "sleep":
+        attrs["engine_threads"] = THREADS
+    if native and scenario == "idle":
+        # 10,000 idle connections for longer than the default 5 s keep-alive, plus wrk's 32.
+        attrs.update(keepalive_timeout=60.0, max_connections=20000)
+    server_class = type("BenchServer", (base,), attrs)
+    handler = quiet(module.WSGIRequestHandler)
+    server = module.make_server(HOST, port, app, server_class=server_class, handler_class=handler)
+    if native:
+        from wsgiref_rs import _engine
 
-        bjoern.run(app, "127.0.0.1", port)
-        return
-    if name == "stdlib":
-        import wsgiref.simple_server as module
-    else:
-        import wsgiref_rs.simple_server as module
-    server = module.make_server("127.0.0.1", port, app, handler_class=quiet(module.WSGIRequestHandler))
-    print("ready", flush=True)
+        engine = _engine.engine_for(server, module.WSGIRequestHandler, module.WSGIServer, module.ServerHandler)
+        if engine is None:
+            sys.exit("wsgiref-rs would not run its native engine with these classes")
     server.serve_forever()
 
 
+def main(name, port, scenario):
+    if name == "wsgiref-rs":
+        import wsgiref_rs.simple_server as module
+
+        simple_server(module, port, scenario, native=True)
+    elif name == "stdlib":
+        import wsgiref.simple_server as module
+
+        simple_server(module, port, scenario, native=False)
+    elif name == "bjoern":
+        import bjoern
+
+        bjoern.run(app, HOST, port)
+    elif name == "fastwsgi":
+        import fastwsgi
+
+        fastwsgi.run(app, host=HOST, port=port, loglevel=0)
+    elif name == "waitress":
+        import waitress
+
+        options = {"_quiet": True, "ident": "waitress"}
+        if scenario == "sleep":
+            options["threads"] = THREADS
+        if scenario == "idle":
+            # Default: 100 connections at most, select() (no fd above 1024), 120 s idle timeout.
+            options.update(connection_limit=20000, asyncore_use_poll=True, channel_timeout=300)
+        waitress.serve(app, host=HOST, port=port, **options)
+    else:
+        sys.exit(f"unknown server {name!r}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "hello")

@@ -1,0 +1,122 @@
+"""The servers the suite runs: for each, the command line that serves the benchmark app (or, for
+nginx, the same routes from a generated configuration) in a given scenario, pinned to CPU 0."""
+
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+__all__ = ["SERVERS", "UNSUPPORTED", "Context", "command", "versions"]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER_CPU = "0"
+THREADS = 8
+SERVERS = ["wsgiref-rs", "stdlib", "bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "nginx"]
+IN_PROCESS = {"wsgiref-rs", "stdlib", "bjoern", "fastwsgi", "waitress"}  # started by serve.py
+DISTRIBUTIONS = {"wsgiref-rs": "wsgiref-rs", "bjoern": "bjoern", "fastwsgi": "fastwsgi",
+                 "granian": "granian", "gunicorn": "gunicorn", "waitress": "waitress",
+                 "matplotlib": "matplotlib"}
+# (server, scenario) pairs that do not apply, and why (the report says so).
+UNSUPPORTED = {
+    ("nginx", "sleep"): "nginx runs no application code",
+    ("nginx", "upload"): "nginx runs no application code",
+}
+
+
+class Context:
+    """What a command line needs: the data files and a scratch folder for this server's run."""
+
+    def __init__(self, big_file, data_file, scratch):
+        self.big_file = big_file
+        self.data_file = data_file
+        self.scratch = scratch
+
+
+def command(server, scenario, port, ctx):
+    """(argv, env) starting `server` for `scenario` on 127.0.0.1:`port`."""
+    env = dict(os.environ, BENCH_FILE=ctx.data_file, PYTHONDONTWRITEBYTECODE="1")
+    pin = ["taskset", "-c", SERVER_CPU]
+    bindir = os.path.dirname(sys.executable)
+    if server in IN_PROCESS:
+        return pin + [sys.executable, os.path.join(HERE, "serve.py"), server, str(port), scenario], env
+    if server == "granian":
+        argv = [os.path.join(bindir, "granian"), "--interface", "wsgi", "--workers", "1",
+                "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "error",
+                "--working-dir", HERE]
+        if scenario == "sleep":
+            argv += ["--blocking-threads", str(THREADS)]
+        if scenario == "idle":
+            # The longest header-read timeout granian allows, so idle connections stay open, and
+            # room for them: granian serves at most --backpressure connections (default 1024).
+            argv += ["--http1-header-read-timeout", "60000", "--backpressure", "20000"]
+        return pin + argv + ["apps:app"], env
+    if server == "gunicorn":
+        argv = [os.path.join(bindir, "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
+                "--log-level", "error", "--chdir", HERE]
+        if scenario == "sleep":
+            argv += ["--threads", str(THREADS)]  # the gthread worker
+        return pin + argv + ["apps:app"], env
+    if server == "nginx":
+        conf = nginx_conf(port, ctx)
+        return pin + [nginx_binary(), "-p", ctx.scratch, "-c", conf, "-e",
+                      os.path.join(ctx.scratch, "error.log")], env
+    raise ValueError(f"unknown server {server!r}")
+
+
+def nginx_binary():
+    for path in ("/usr/sbin/nginx", "/usr/bin/nginx"):
+        if os.path.exists(path):
+            return path
+    return "nginx"
+
+
+def nginx_conf(port, ctx):
+    """One process (no master, no worker user to drop to: it reads the data files as we do), in
+    the foreground, no access log, every temp path in the scratch folder."""
+    s = ctx.scratch
+    text = f"""
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid {s}/nginx.pid;
+error_log {s}/error.log error;
+events {{ worker_connections 20000; }}
+http {{
+    access_log off;
+    sendfile on;
+    keepalive_timeout 120s;
+    keepalive_requests 100000000;
+    client_body_temp_path {s}/body;
+    proxy_temp_path {s}/proxy;
+    fastcgi_temp_path {s}/fastcgi;
+    uwsgi_temp_path {s}/uwsgi;
+    scgi_temp_path {s}/scgi;
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        location = / {{ default_type text/plain; return 200 "Hello, world!"; }}
+        location = /big {{ default_type application/octet-stream; alias {ctx.big_file}; }}
+        location = /file {{ default_type application/octet-stream; alias {ctx.data_file}; }}
+    }}
+}}
+"""
+    path = os.path.join(s, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def versions():
+    """{name: version} of every server and tool the report names."""
+    found = {"Python": sys.version.split()[0]}
+    for name, dist in DISTRIBUTIONS.items():
+        try:
+            found[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    try:
+        out = subprocess.run([nginx_binary(), "-v"], capture_output=True, text=True).stderr
+        found["nginx"] = out.strip().rpartition("/")[2] or "unknown"
+    except OSError:
+        found["nginx"] = "not installed"
+    return found

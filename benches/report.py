@@ -1,0 +1,355 @@
+"""The suite's outputs from its raw runs: medians per scenario and server, the Markdown report
+(header, the issue's targets met or not, one table per scenario with ratios ours/peer), the raw
+JSON, and the PNG chart."""
+
+import json
+import math
+import os
+import statistics
+
+__all__ = ["OURS", "SCENARIO_TITLES", "medians", "write_chart", "write_json", "write_markdown"]
+
+OURS = "wsgiref-rs"
+WSGI_PEERS = ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "stdlib"]
+COARSE_CPU_S = 10 / os.sysconf("SC_CLK_TCK")
+WRK_BOUND = 0.95  # share of one CPU wrk used over its run, from which a figure is wrk's limit
+SLEEP_CEILING = 800  # 8 threads x 100 requests/s each for a 10 ms app
+SCENARIO_TITLES = {
+    "hello": "GET /, 13-byte body, keep-alive",
+    "close": "GET / with `Connection: close` on every request",
+    "sleep": "the app sleeps 10 ms (GIL released), then answers",
+    "big": "a 1 MiB body as a one-item list",
+    "file": "a 64 MiB file through `wsgi.file_wrapper`",
+    "upload": "POST of 1 MiB, read from `wsgi.input` in 64 KiB reads",
+    "idle": "hello while 10,000 idle keep-alive connections are held open",
+}
+NUMERIC = ["rps", "p99_ms", "cpu_us", "server_cpu_s", "wrk_cpu_share", "hwm_kib", "rss_kib", "requests",
+           "rps_idle", "p99_idle_ms", "cpu_us_idle", "wrk_cpu_share_idle", "rss_before_kib",
+           "rss_after_kib", "kib_per_conn", "opened", "open_failed", "open_at_rss", "still_open",
+           "open_seconds"]
+
+
+def medians(runs):
+    """{scenario: {server: summary}}: the median of each figure over the rounds that ran, errors
+    summed; a pair none of whose rounds ran keeps the status and reason of its last round."""
+    grouped = {}
+    for run in runs:
+        grouped.setdefault(run["scenario"], {}).setdefault(run["server"], []).append(run)
+    out = {}
+    for scenario, servers in grouped.items():
+        for server, rounds in servers.items():
+            ok = [r for r in rounds if r["status"] == "ok"]
+            if not ok:
+                last = rounds[-1]
+                summary = {"status": last["status"], "reason": last.get("reason", "")}
+            else:
+                summary = {"status": "ok", "rounds": len(ok), "of": len(rounds)}
+                for key in NUMERIC:
+                    values = [r[key] for r in ok if r.get(key) is not None]
+                    summary[key] = statistics.median(values) if values else None
+                summary["non2xx"] = sum(r.get("non2xx", 0) for r in ok)
+                errors = {}
+                for r in ok:
+                    for kind, n in r.get("socket_errors", {}).items():
+                        errors[kind] = errors.get(kind, 0) + n
+                summary["socket_errors"] = errors
+                summary["file_wrapper"] = ok[-1].get("file_wrapper")
+                failed = [r for r in rounds if r["status"] != "ok"]
+                summary["reason"] = failed[-1].get("reason", "") if failed else ""
+            out.setdefault(scenario, {})[server] = summary
+    return out
+
+
+def write_json(path, meta, runs):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "runs": runs}, f, indent=1)
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+def _num(value, fmt):
+    return "–" if value is None else format(value, fmt)
+
+
+def _mib(kib):
+    return _num(kib / 1024 if kib is not None else None, ".1f")
+
+
+def _ratio(a, b):
+    return "–" if a is None or not b else f"{a / b:.2f}x"
+
+
+def _errors(m):
+    parts = [f"non-2xx {m['non2xx']}"] if m.get("non2xx") else []
+    parts += [f"{kind} {n}" for kind, n in m.get("socket_errors", {}).items() if n]
+    return ", ".join(parts) or "0"
+
+
+def _cpu(m, value):
+    """CPU per request; marked ~ when the run's CPU time was under ten clock ticks (0.1 s at
+    100 Hz), where /proc's resolution makes it coarse."""
+    text = _num(value, ".1f")
+    if value is not None and (m.get("server_cpu_s") or 0) < COARSE_CPU_S:
+        text = "~" + text
+    return text
+
+
+def _load(share):
+    if share is None:
+        return "–"
+    flag = " **wrk-bound**" if share >= WRK_BOUND else ""
+    return f"{share * 100:.0f}%{flag}"
+
+
+def _ok(m):
+    return m is not None and m.get("status") == "ok"
+
+
+def _not_run(m):
+    if m is None:
+        return "not run"
+    word = "failed" if m["status"] == "failed" else "n/a"
+    reason = m.get("reason", "")
+    reason = reason if len(reason) <= 240 else reason[:240] + "…"  # suite.json has all of it
+    return f"{word}: {reason}".replace("|", "/").replace("\n", " ")
+
+
+def _scenario_table(scenario, servers, per_server):
+    ours = per_server.get(OURS)
+    file_unit = scenario == "file"
+    cpu_head = "CPU ms/file" if file_unit else "CPU µs/req"
+    mem = scenario in ("big", "file", "upload")
+    head = ["server", "req/s", "p99 ms", cpu_head] + (["peak RSS MiB"] if mem else []) + [
+        "errors", "wrk CPU", "ours/peer req/s", "ours/peer CPU"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for server in servers:
+        m = per_server.get(server)
+        name = f"**{server}**" if server == OURS else server
+        if not _ok(m):
+            lines.append(f"| {name} | {_not_run(m)} |" + " |" * (len(head) - 2))
+            continue
+        cpu = m["cpu_us"] / 1000 if file_unit and m["cpu_us"] is not None else m["cpu_us"]
+        row = [name, _num(m["rps"], ",.0f"), _num(m["p99_ms"], ".2f"), _cpu(m, cpu)]
+        if mem:
+            row.append(_num(m["hwm_kib"] / 1024 if m["hwm_kib"] else None, ".0f"))
+        row += [_errors(m), _load(m["wrk_cpu_share"])]
+        if _ok(ours) and server != OURS:
+            row += [_ratio(ours["rps"], m["rps"]), _ratio(ours["cpu_us"], m["cpu_us"])]
+        else:
+            row += ["", ""]
+        if m.get("reason"):
+            row[0] += f" ({m['of'] - m['rounds']} of {m['of']} rounds failed)"
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _idle_table(servers, per_server):
+    head = ["server", "hello req/s alone", "with 10k idle", "with/alone", "CPU µs/req alone",
+            "with idle", "RSS before MiB", "RSS after MiB", "KiB per idle conn",
+            "answered of 10k", "open at RSS / at end", "wrk CPU"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for server in servers:
+        m = per_server.get(server)
+        name = f"**{server}**" if server == OURS else server
+        if not _ok(m):
+            lines.append(f"| {name} | {_not_run(m)} |" + " |" * (len(head) - 2))
+            continue
+        lines.append("| " + " | ".join([
+            name, _num(m["rps"], ",.0f"), _num(m["rps_idle"], ",.0f"), _ratio(m["rps_idle"], m["rps"]),
+            _num(m["cpu_us"], ".1f"), _num(m["cpu_us_idle"], ".1f"), _mib(m["rss_before_kib"]),
+            _mib(m["rss_after_kib"]), _num(m["kib_per_conn"], ".2f"), _num(m["opened"], ",.0f"),
+            f"{_num(m['open_at_rss'], ',.0f')} / {_num(m['still_open'], ',.0f')}",
+            _load(max(m["wrk_cpu_share"] or 0, m["wrk_cpu_share_idle"] or 0)),
+        ]) + " |")
+    return lines
+
+
+def _target(rows, label, value, threshold, met, unit_fmt, bound=()):
+    """Appends one line of the targets table; `met` None means a figure is missing; `bound`
+    names the servers whose figure here hit wrk's limit."""
+    verdict = "–" if met is None else ("met" if met else "**not met**")
+    if bound:
+        verdict += f" (wrk-bound: {', '.join(bound)})"
+    rows.append(f"| {label} | {_num(value, unit_fmt)} | {threshold} | {verdict} |")
+
+
+def _get(med, scenario, server, key):
+    m = med.get(scenario, {}).get(server)
+    return m.get(key) if _ok(m) else None
+
+
+def _wrk_bound(med, scenario, server):
+    m = med.get(scenario, {}).get(server)
+    return _ok(m) and max(m.get("wrk_cpu_share") or 0, m.get("wrk_cpu_share_idle") or 0) >= WRK_BOUND
+
+
+def _best(med, scenario, servers, key, pick):
+    found = [(_get(med, scenario, s, key), s) for s in servers]
+    found = [(v, s) for v, s in found if v is not None]
+    return pick(found) if found else (None, None)
+
+
+def targets(med):
+    """The issue's targets, each as one Markdown table row."""
+    rows = ["| target | wsgiref-rs | threshold | |", "|---|---:|---|---|"]
+
+    def compare(label, ours, other, factor, other_name, fmt, higher_is_better, scenario):
+        bound = [s for s in (OURS, other_name) if _wrk_bound(med, scenario, s)]
+        if ours is None or other is None:
+            _target(rows, label, ours, f"{other_name}: not measured", None, fmt)
+            return
+        limit = other * factor
+        sign = "≥" if higher_is_better else "≤"
+        met = ours >= limit if higher_is_better else ours <= limit
+        _target(rows, label, ours, f"{sign} {format(limit, fmt)} ({factor:g}× {other_name} "
+                f"{format(other, fmt)})", met, fmt, bound)
+
+    g = lambda sc, key, server=OURS: _get(med, sc, server, key)  # noqa: E731
+    best, who = _best(med, "hello", ["bjoern", "fastwsgi"], "rps", max)
+    compare("hello req/s ≥ best of bjoern, fastwsgi", g("hello", "rps"), best, 1,
+            who or "bjoern, fastwsgi",
+            ",.0f", True, "hello")
+    compare("hello CPU µs/req ≤ 1.1× nginx", g("hello", "cpu_us"), g("hello", "cpu_us", "nginx"),
+            1.1, "nginx", ".1f", False, "hello")
+    compare("hello req/s ≥ 20× stdlib", g("hello", "rps"), g("hello", "rps", "stdlib"), 20,
+            "stdlib", ",.0f", True, "hello")
+    compare("close req/s ≥ nginx", g("close", "rps"), g("close", "rps", "nginx"), 1, "nginx",
+            ",.0f", True, "close")
+    compare("close CPU µs/req ≤ 1.1× nginx", g("close", "cpu_us"), g("close", "cpu_us", "nginx"),
+            1.1, "nginx", ".1f", False, "close")
+    compare("sleep req/s ≥ 95% of the 800 ceiling", g("sleep", "rps"), SLEEP_CEILING, 0.95,
+            "ceiling", ",.0f", True, "sleep")
+    for scenario in ("big", "upload"):
+        best, who = _best(med, scenario, WSGI_PEERS, "cpu_us", min)
+        compare(f"{scenario} CPU µs/req ≤ 0.8× best WSGI peer", g(scenario, "cpu_us"), best, 0.8,
+                who or "WSGI peers", ".1f", False, scenario)
+    ours_file = g("file", "cpu_us")
+    nginx_file = g("file", "cpu_us", "nginx")
+    compare("file CPU ms/file ≤ 1.3× nginx (sendfile)", ours_file and ours_file / 1000,
+            nginx_file and nginx_file / 1000, 1.3, "nginx", ".2f", False, "file")
+    kib = g("idle", "kib_per_conn")
+    _target(rows, "idle: KiB of RSS per idle connection ≤ 4", kib, "≤ 4.00",
+            None if kib is None else kib <= 4, ".2f")
+    alone, with_idle = g("idle", "rps"), g("idle", "rps_idle")
+    ratio = with_idle / alone if alone and with_idle is not None else None
+    _target(rows, "idle: hello req/s with 10k idle / without", ratio, "≥ 0.90",
+            None if ratio is None else ratio >= 0.9, ".2f",
+            [OURS] if _wrk_bound(med, "idle", OURS) else ())
+    return rows
+
+
+def write_markdown(path, meta, runs, servers, scenarios, notes):
+    med = medians(runs)
+    v = meta["versions"]
+    peers = ", ".join(f"{name} {v.get(name, '?')}" for name in
+                      ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "nginx"])
+    lines = [
+        "# Benchmark suite: wsgiref-rs against every peer",
+        "",
+        f"- machine: {meta['machine']}",
+        f"- Python: {meta['python']}",
+        f"- commit: {meta['commit']}",
+        f"- date: {meta['date']}",
+        f"- wsgiref-rs {v.get('wsgiref-rs', '?')} (release build); peers: {peers}; "
+        f"wrk {meta['wrk']}; matplotlib {v.get('matplotlib', '?')}",
+        f"- command: `{meta['command']}`",
+        "",
+        f"Server pinned to CPU 0, `wrk -t1` to CPU 1; {meta['warmup']} s warm-up, {meta['seconds']} s "
+        f"measured, {meta['rounds']} round(s) over all servers, median"
+        + (" (a **quick** run: figures are indicative only)." if meta.get("quick") else "."),
+        "CPU µs/req is the server's utime+stime summed over all its processes during the measured "
+        "run, divided by the requests wrk counted. \"wrk CPU\" is the share of one CPU wrk itself "
+        f"used; at {WRK_BOUND:.0%} or more the figure is **wrk-bound** (the load generator's limit, "
+        "not the server's). Ratios are ours/peer: above 1 for req/s and below 1 for CPU mean "
+        "wsgiref-rs does better. Peak RSS is VmHWM summed over the server's processes. CPU figures "
+        "marked ~ rest on fewer than ten clock ticks of CPU time (coarse).",
+        "",
+        "## Targets (issue 5)",
+        "",
+        *targets(med),
+        "",
+    ]
+    for scenario in scenarios:
+        per_server = med.get(scenario, {})
+        lines += [f"## {scenario}: {SCENARIO_TITLES[scenario]} ({meta['connections'][scenario]} "
+                  "connections)", ""]
+        if scenario == "idle":
+            lines += _idle_table(servers, per_server)
+        else:
+            lines += _scenario_table(scenario, servers, per_server)
+        if notes.get(scenario):
+            lines += ["", notes[scenario]]
+        if scenario == "file":
+            wrappers = [f"{server} `{m['file_wrapper']}`" for server, m in per_server.items()
+                        if _ok(m) and m.get("file_wrapper")]
+            if wrappers:
+                lines += ["", "`wsgi.file_wrapper` per server (`none`: the app iterates the file in "
+                          "64 KiB blocks): " + "; ".join(wrappers) + "."]
+        lines.append("")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+    return med
+
+
+# --- Chart ----------------------------------------------------------------------------------------
+
+def _short(value, _pos=None):
+    if value >= 1000:
+        return f"{value / 1000:g}k"
+    return f"{value:g}"
+
+
+def write_chart(path, med, servers, scenarios):
+    """One column per scenario: req/s on top, CPU per request (idle: KiB per idle connection)
+    below, wsgiref-rs highlighted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fig, axes = plt.subplots(2, len(scenarios), figsize=(3.1 * len(scenarios), 6.5), squeeze=False)
+    for col, scenario in enumerate(scenarios):
+        if scenario == "idle":
+            panels = [("rps_idle", "req/s with 10k idle", 1), ("kib_per_conn", "KiB / idle conn", 1)]
+        elif scenario == "file":
+            panels = [("rps", "files/s", 1), ("cpu_us", "CPU ms / file", 1e-3)]
+        else:
+            panels = [("rps", "req/s", 1), ("cpu_us", "CPU µs / req", 1)]
+        for row, (key, label, scale) in enumerate(panels):
+            ax = axes[row][col]
+            names, values, colors = [], [], []
+            for server in servers:
+                value = _get(med, scenario, server, key)
+                names.append(server)
+                values.append(value * scale if value else 0)
+                colors.append("#d9480f" if server == OURS else "#888888" if server == "nginx"
+                              else "#4a6fa5")
+            shown = [v for v in values if v > 0]
+            log = bool(shown) and max(shown) / min(shown) > 30
+            left = 10 ** math.floor(math.log10(min(shown))) if log else 0
+            ax.barh(range(len(names)), [v - left if v else 0 for v in values], left=left,
+                    color=colors)
+            ax.set_yticks(range(len(names)))
+            ax.set_yticklabels(names if col == 0 else [""] * len(names), fontsize=8)
+            ax.invert_yaxis()
+            if log:
+                ax.set_xscale("log")
+                ax.set_xlim(left, max(shown) * 4)
+            elif shown:
+                ax.set_xlim(0, max(shown) * 1.35)
+                ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.xaxis.set_major_formatter(FuncFormatter(_short))
+            for i, value in enumerate(values):
+                text = f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value else "n/a"
+                ax.text(value if value else 0.02, i, " " + text, va="center", fontsize=7,
+                        transform=ax.transData if value else ax.get_yaxis_transform())
+            ax.set_xlabel(label, fontsize=8)
+            ax.tick_params(axis="x", labelsize=7)
+            if row == 0:
+                ax.set_title(scenario, fontsize=10)
+    fig.suptitle("wsgiref-rs (orange) against its peers, nginx in grey\n"
+                 "(log scale where the figures span more than 30x)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
