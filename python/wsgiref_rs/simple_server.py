@@ -57,6 +57,11 @@ class WSGIServer(HTTPServer):
     application = None
     native_engine = True
     engine_threads = None  # None: 16 with socketserver.ThreadingMixIn, else 0 (one app call at a time)
+    # socketserver listens with a backlog of 5, which drops connections under any real load;
+    # the engine accepts as fast as they come, so a server's usual backlog (gunicorn 2048,
+    # nginx 511) is the right one here.
+    request_queue_size = 1024
+
     # The engine's limits and timeouts (see wsgiref_rs._engine).
     limit_request_line = 65536
     limit_request_fields = 100
