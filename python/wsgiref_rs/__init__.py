@@ -21,6 +21,10 @@ Names that other modules copied out of the standard library's modules before the
 (``from wsgiref.util import FileWrapper``) keep pointing at the standard library: call
 :func:`install` first thing. Code that needs the real standard-library modules while the switch
 is on (tests that compare the two) gets them from the private ``wsgiref_rs._stdlib.module()``.
+
+For production, :func:`serve` (``wsgiref_rs.serve(app, bind="0.0.0.0:8000", workers=4)``) and
+the ``wsgiref-rs`` command run an application with worker processes, graceful restarts, Unix
+sockets and an access log (see ``wsgiref_rs.server``).
 """
 
 import importlib as _importlib
@@ -32,7 +36,7 @@ import threading as _threading
 from wsgiref_rs import _stdlib
 from wsgiref_rs._native import __version__
 
-__all__ = ["__version__", "install", "installed", "uninstall"]
+__all__ = ["__version__", "install", "installed", "serve", "uninstall"]
 
 # The standard library's wsgiref submodules, all of which the switch redirects.
 _SUBMODULES = ("util", "headers", "handlers", "simple_server", "validate", "types")
@@ -187,6 +191,19 @@ def uninstall():
                     else:
                         delattr(std_package, sub)
         _stdlib.forget_private()
+
+
+def __getattr__(name):
+    # serve() is imported on first use: `import wsgiref_rs` stays as light as the stdlib's.
+    if name == "serve":
+        from wsgiref_rs.server import serve
+
+        return serve
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"serve"})
 
 
 def _is_ours(module):

@@ -1,0 +1,100 @@
+"""The production server: :func:`serve` (``wsgiref_rs.serve``) and the ``wsgiref-rs`` command.
+
+One concept per module: ``config`` (the settings), ``app`` (finding the application),
+``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
+``runner`` (the engine, and which deployment features it has), ``worker`` (one serving process),
+``supervisor`` (worker processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
+"""
+
+import os
+import threading
+
+from wsgiref_rs import __version__
+from wsgiref_rs.server import logs
+from wsgiref_rs.server.app import AppImportError, load_app
+from wsgiref_rs.server.config import Config, ConfigError
+from wsgiref_rs.server.environ import base_environ
+from wsgiref_rs.server.pidfile import PidFileError, pidfile
+from wsgiref_rs.server.runner import check_listeners
+from wsgiref_rs.server.sockets import ListenError, open_listeners
+
+__all__ = ["AppImportError", "ConfigError", "ListenError", "PidFileError", "run", "serve"]
+
+
+def serve(app, *, bind=None, uds=None, fd=None, workers=1, threads=0, backlog=2048,
+          keepalive_timeout=5.0, header_timeout=10.0, limit_request_line=65536,
+          limit_request_fields=100, limit_request_field_size=65536, limit_request_body=None,
+          access_log=True, log_level="info", forwarded_allow_ips="127.0.0.1,::1,unix",
+          root_path="", pid=None, reload=False, graceful_timeout=30.0):
+    """Serve the WSGI application ``app`` until SIGTERM or SIGINT (Ctrl-C), then return.
+
+    ``app`` is a callable, or an import string: ``"module:app"``, ``"module:create_app()"``
+    (``reload`` needs a string, so that new workers import fresh code). Where to listen:
+    ``bind`` ("HOST:PORT", "[::1]:PORT", or a list of them), ``uds`` (a Unix socket path),
+    ``fd`` (an inherited listening descriptor), and systemd's sockets when ``LISTEN_FDS`` is
+    for this process; 127.0.0.1:8000 when none is given.
+
+    ``workers > 1`` (or ``reload``) forks worker processes under a supervisor (see
+    ``wsgiref_rs.server.supervisor`` for its signals); ``threads`` runs the application on that
+    many threads per process (0: one request at a time). The limits and timeouts are the
+    engine's (see ``wsgiref_rs._engine``). ``forwarded_allow_ips``: the proxies whose
+    ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
+    string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
+    becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
+    ``graceful_timeout``: seconds in-flight requests get to finish on a stop.
+
+    Raises ConfigError (a ValueError) for settings that cannot work, AppImportError (an
+    ImportError) when the application cannot be loaded, and ListenError or PidFileError
+    (OSErrors) when a socket or the pid file cannot be had.
+    """
+    config = Config(
+        app=app, bind=bind, uds=uds, fd=fd, workers=workers, threads=threads, backlog=backlog,
+        keepalive_timeout=keepalive_timeout, header_timeout=header_timeout,
+        limit_request_line=limit_request_line, limit_request_fields=limit_request_fields,
+        limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
+        access_log=access_log, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips,
+        root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
+    )
+    run(config.check())
+
+
+def run(config):
+    """Serve with a checked :class:`Config` (what :func:`serve` and the command line call)."""
+    from wsgiref_rs.server.supervisor import Supervisor
+    from wsgiref_rs.server.worker import Serving
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    if config.supervised and not main_thread:
+        raise ConfigError("workers > 1 and reload need the main thread (they handle signals)")
+    logs.configure(config.log_level)
+    app = None
+    if not config.supervised:
+        # Before binding: an application that cannot load leaves no socket behind.
+        try:
+            app = load_app(config.app)
+        except AppImportError as e:
+            if e.details:
+                logs.server_logger.debug("%s", e.details)
+            raise
+    listeners = open_listeners(config.addresses, config.backlog)
+    try:
+        check_listeners(listeners)
+        environ = base_environ(listeners, config)
+        logs.server_logger.info("Starting wsgiref-rs %s", __version__)
+        for listener in listeners:
+            logs.server_logger.info("Listening at: %s (%d)", listener.url, os.getpid())
+        with pidfile(config.pid):
+            if config.supervised:
+                Supervisor(listeners, config, environ).run()
+                return
+            serving = Serving(listeners, config, environ, supervised=False)
+            if main_thread:
+                serving.install_signals()
+            try:
+                serving.run(app)
+            finally:
+                serving.restore_signals()
+            logs.server_logger.info("Stopped")
+    finally:
+        for listener in listeners:
+            listener.close()

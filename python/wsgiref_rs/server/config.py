@@ -1,0 +1,220 @@
+"""The production server's settings: one :class:`Config`, checked once, shared by
+``wsgiref_rs.serve()`` and the ``wsgiref-rs`` command line."""
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
+
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_PORT = 8000
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work (the command line exits with status 2 on it)."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to listen: ``kind`` is "tcp" (host, port), "unix" (path) or "fd" (fd)."""
+
+    kind: str
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    fd: int = -1
+
+    def __str__(self):
+        if self.kind == "unix":
+            return f"unix:{self.path}"
+        if self.kind == "fd":
+            return f"fd://{self.fd}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+_BRACKETED = re.compile(r"^\[([^\]]*)\](?::(.*))?$")
+
+
+def parse_bind(text):
+    """An :class:`Address` from ``HOST:PORT``, ``[IPV6]:PORT``, ``HOST`` (port 8000),
+    ``unix:PATH`` or ``fd://N`` (the last two as gunicorn spells them)."""
+    if not isinstance(text, str) or not text:
+        raise ConfigError(f"bind address must be a non-empty string: {text!r}")
+    if text.startswith("unix:"):
+        return Address("unix", path=_uds_path(text[5:]))
+    if text.startswith("fd://"):
+        return Address("fd", fd=_fd_number(text[5:]))
+    match = _BRACKETED.match(text)
+    if match:
+        host, port = match.group(1), match.group(2)
+        try:
+            ipaddress.IPv6Address(host.partition("%")[0])
+        except ValueError:
+            raise ConfigError(f"bind address {text!r}: {host!r} is not an IPv6 address") from None
+    elif text.count(":") > 1:
+        raise ConfigError(f"bind address {text!r}: write an IPv6 address in brackets, "
+                          f"as [::1]:{DEFAULT_PORT}")
+    else:
+        host, sep, port = text.partition(":")
+        if not sep:
+            port = None
+        if not host:
+            raise ConfigError(f"bind address {text!r} has no host "
+                              f"(0.0.0.0:PORT or [::]:PORT listens everywhere)")
+    return Address("tcp", host=host, port=_port(text, port))
+
+
+def _port(text, port):
+    if port is None:
+        return DEFAULT_PORT
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"bind address {text!r}: port must be a number from 0 to 65535")
+    return int(port)
+
+
+def _uds_path(path):
+    if not path:
+        raise ConfigError("Unix socket path is empty")
+    if "\0" in path:
+        raise ConfigError(f"Unix socket path {path!r} contains a NUL character")
+    return path
+
+
+def _fd_number(text):
+    value = str(text)
+    if not value.isdigit():
+        raise ConfigError(f"file descriptor must be a non-negative number: {text!r}")
+    return int(value)
+
+
+def _forwarded(value):
+    """A list of trusted proxies from a comma-separated string or an iterable of strings."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    trusted = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"forwarded_allow_ips: {item!r} is not a string")
+        item = item.strip()
+        if not item:
+            continue
+        if item not in ("*", "unix"):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"forwarded_allow_ips: {item!r} is not an IP address, a network "
+                    f"(10.0.0.0/8), '*' or 'unix'"
+                ) from None
+        trusted.append(item)
+    return trusted
+
+
+@dataclass
+class Config:
+    """Every setting of :func:`wsgiref_rs.serve`, as given; :meth:`check` validates them and
+    fills in the derived fields."""
+
+    app: object
+    bind: object = None
+    uds: object = None
+    fd: object = None
+    workers: int = 1
+    threads: int = 0
+    backlog: int = 2048
+    keepalive_timeout: float = 5.0
+    header_timeout: float = 10.0
+    limit_request_line: int = 65536
+    limit_request_fields: int = 100
+    limit_request_field_size: int = 65536
+    limit_request_body: object = None
+    access_log: bool = True
+    log_level: str = "info"
+    forwarded_allow_ips: object = "127.0.0.1,::1,unix"
+    root_path: str = ""
+    pid: object = None
+    reload: bool = False
+    graceful_timeout: float = 30.0
+    # Derived by check():
+    addresses: list = field(default_factory=list)
+    trusted: object = None
+
+    def check(self):
+        """Validate every setting (ConfigError names the first bad one); return self."""
+        if not callable(self.app) and not isinstance(self.app, str):
+            raise ConfigError("app must be a WSGI callable or an import string 'module:app'")
+        self.addresses = self._addresses()
+        self.workers = _integer("workers", self.workers, minimum=1)
+        self.threads = _integer("threads", self.threads, minimum=0)
+        self.backlog = _integer("backlog", self.backlog, minimum=1)
+        self.keepalive_timeout = _seconds("keepalive_timeout", self.keepalive_timeout)
+        self.header_timeout = _seconds("header_timeout", self.header_timeout)
+        self.graceful_timeout = _seconds("graceful_timeout", self.graceful_timeout)
+        self.limit_request_line = _integer("limit_request_line", self.limit_request_line, minimum=1)
+        self.limit_request_fields = _integer("limit_request_fields", self.limit_request_fields,
+                                             minimum=1)
+        self.limit_request_field_size = _integer("limit_request_field_size",
+                                                 self.limit_request_field_size, minimum=1)
+        if self.limit_request_body is not None:
+            self.limit_request_body = _integer("limit_request_body", self.limit_request_body,
+                                               minimum=0)
+        if not isinstance(self.log_level, str) or self.log_level.lower() not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}: "
+                              f"{self.log_level!r}")
+        self.log_level = self.log_level.lower()
+        self.trusted = _forwarded(self.forwarded_allow_ips)
+        self.root_path = _root_path(self.root_path)
+        if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):
+            raise ConfigError(f"pid must be a file path: {self.pid!r}")
+        self.access_log = bool(self.access_log)
+        self.reload = bool(self.reload)
+        if self.reload and not isinstance(self.app, str):
+            raise ConfigError("reload needs the app as an import string ('module:app'): "
+                              "a running process cannot re-import an object")
+        return self
+
+    def _addresses(self):
+        addresses = [parse_bind(b) for b in _many(self.bind)]
+        addresses += [Address("unix", path=_uds_path(p)) for p in _many(self.uds)]
+        addresses += [Address("fd", fd=_fd_number(f)) for f in _many(self.fd)]
+        return addresses
+
+    @property
+    def supervised(self):
+        """Whether a supervisor process runs the workers (else the process serves itself)."""
+        return self.workers > 1 or self.reload
+
+
+def _many(value):
+    if value is None:
+        return []
+    if isinstance(value, (str, int)):
+        return [value]
+    return list(value)
+
+
+def _integer(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer: {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}: {value}")
+    return value
+
+
+def _seconds(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{name} must be a positive number of seconds: {value!r}")
+    return float(value)
+
+
+def _root_path(value):
+    if not isinstance(value, str):
+        raise ConfigError(f"root_path must be a string: {value!r}")
+    value = value.rstrip("/")
+    if value and not value.startswith("/"):
+        raise ConfigError(f"root_path must start with '/': {value!r}")
+    return value

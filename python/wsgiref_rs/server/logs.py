@@ -1,0 +1,96 @@
+"""Logging for the production server.
+
+* ``wsgiref_rs`` (the server's own records, and the engine's under ``wsgiref_rs.engine``): at the
+  configured level, to stderr, as ``[PID] LEVEL NAME: MESSAGE``.
+* ``wsgiref_rs.access``: one INFO record per response, in the Common Log Format, to stdout::
+
+      127.0.0.1 - - [24/Nov/2026:08:00:00 +0000] "GET / HTTP/1.1" 200 13
+
+  (client address, ``-`` for identity and user, local time, request line, status, body bytes or
+  ``-`` for none). Off with ``access_log=False``: the engine then has no callback to call.
+
+Handlers are added only where the application has not configured logging itself (no handler on
+the root logger or on these loggers): records then go wherever its configuration sends them.
+"""
+
+import logging
+import sys
+import time
+
+__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "configure", "server_logger"]
+
+ACCESS_LOGGER = "wsgiref_rs.access"
+ERROR_FORMAT = "[%(process)d] %(levelname)s %(name)s: %(message)s"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_OURS = "_wsgiref_rs_handler"
+
+server_logger = logging.getLogger("wsgiref_rs.server")
+
+
+def _replace_handler(logger, stream, fmt):
+    for handler in list(logger.handlers):
+        if getattr(handler, _OURS, False):
+            logger.removeHandler(handler)
+    if logger.handlers or logging.getLogger().handlers:
+        logger.propagate = True  # configured by the application: its handlers decide
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(fmt))
+    setattr(handler, _OURS, True)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
+def configure(level):
+    """Set up the server's loggers at ``level`` ("debug" ... "critical")."""
+    ours = logging.getLogger("wsgiref_rs")
+    ours.setLevel(level.upper())
+    _replace_handler(ours, sys.stderr, ERROR_FORMAT)
+    access = logging.getLogger(ACCESS_LOGGER)
+    # The access log is governed by access_log, not by the error log's level.
+    access.setLevel(logging.INFO)
+    _replace_handler(access, sys.stdout, "%(message)s")
+
+
+def _timestamp(now):
+    t = time.localtime(now)
+    offset = t.tm_gmtoff or 0
+    sign = "-" if offset < 0 else "+"
+    offset = abs(offset) // 60
+    return (f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {sign}{offset // 60:02d}{offset % 60:02d}")
+
+
+def _escape(text):
+    if '"' not in text and "\\" not in text and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+def access_logger(enabled):
+    """The engine's ``log(requestline, code, size, client_address)`` callback, or None."""
+    if not enabled:
+        return None
+    logger = logging.getLogger(ACCESS_LOGGER)
+    info = logging.INFO
+    stamp = [None, ""]  # second, formatted: one strftime per second, not per request
+
+    def log(requestline, code, size, client_address):
+        if not logger.isEnabledFor(info):
+            return
+        now = int(time.time())
+        if stamp[0] != now:
+            stamp[0], stamp[1] = now, _timestamp(now)
+        host = client_address[0] or "-"
+        logger.info('%s - - [%s] "%s" %s %s', host, stamp[1], _escape(requestline), code,
+                    size or "-")
+
+    return log

@@ -1,0 +1,83 @@
+"""One serving process: the application on the engine over the inherited listeners, with SIGTERM
+and SIGINT as a graceful stop.
+
+It is the whole server when there is one worker and no reloading, and each worker process of the
+supervisor otherwise. A worker also stops, gracefully, when its supervisor is gone.
+"""
+
+import os
+import signal
+
+from wsgiref_rs.server.logs import server_logger
+from wsgiref_rs.server.runner import Runner
+
+__all__ = ["Serving"]
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Serving:
+    """Serve ``app`` on ``listeners`` until a stop signal; see :meth:`run`."""
+
+    def __init__(self, listeners, config, environ, supervised):
+        self.listeners = listeners
+        self.config = config
+        self.environ = environ
+        self.supervised = supervised
+        self.runner = None
+        self.stops = 0
+        self._parent = os.getppid()
+        self._saved = {}
+
+    def install_signals(self):
+        """Take SIGTERM and SIGINT (and, in a worker, ignore the supervisor's own signals).
+        Call before the application is imported, so that a stop during the import counts."""
+        handlers = {signum: self._on_stop for signum in STOP_SIGNALS}
+        if self.supervised:
+            for name in ("SIGHUP", "SIGTTIN", "SIGTTOU", "SIGCHLD"):
+                signum = getattr(signal, name)
+                handlers[signum] = signal.SIG_DFL if name == "SIGCHLD" else signal.SIG_IGN
+        else:
+            handlers[signal.SIGHUP] = self._on_hup
+        for signum, handler in handlers.items():
+            self._saved[signum] = signal.signal(signum, handler)
+
+    def restore_signals(self):
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._saved.clear()
+
+    def _on_stop(self, signum, frame):
+        self.stops += 1
+        runner = self.runner
+        if runner is None:
+            return  # still starting: run() sees self.stops
+        if self.stops == 1:
+            server_logger.info("Stopping (%s): finishing the requests in flight (up to %gs)",
+                               signal.Signals(signum).name, self.config.graceful_timeout)
+            runner.stop(self.config.graceful_timeout)
+        elif not self.supervised:
+            # A second Ctrl-C at the terminal: stop now. (A worker's supervisor escalates
+            # with SIGKILL after the graceful timeout, so a worker ignores repeats.)
+            server_logger.info("Stopping now (%s again)", signal.Signals(signum).name)
+            runner.stop()
+
+    def _on_hup(self, signum, frame):
+        server_logger.warning("SIGHUP ignored: reloading needs the supervisor "
+                              "(--workers 2 or more, or --reload)")
+
+    def _orphaned(self):
+        if self.stops == 0 and os.getppid() != self._parent:
+            self.stops = 1
+            server_logger.warning("The supervisor is gone: stopping")
+            self.runner.stop(self.config.graceful_timeout)
+        return False
+
+    def run(self, app, on_ready=None):
+        """Build the engine for ``app`` (a WSGI callable) and serve; return once stopped."""
+        self.runner = Runner(self.listeners, app, self.config, self.environ)
+        if self.stops:
+            return
+        if on_ready is not None:
+            on_ready()
+        self.runner.serve(self._orphaned if self.supervised else None)
