@@ -80,17 +80,23 @@ def run(config):
     try:
         check_listeners(listeners)
         environ = base_environ(listeners, config)
-        logs.server_logger.info("Starting wsgiref-rs %s", __version__)
-        for listener in listeners:
-            logs.server_logger.info("Listening at: %s (%d)", listener.url, os.getpid())
+
+        def announce():
+            # Once the pid file is written and the signals are ours: whoever reads these lines
+            # may read the file and send signals.
+            logs.server_logger.info("Starting wsgiref-rs %s", __version__)
+            for listener in listeners:
+                logs.server_logger.info("Listening at: %s (%d)", listener.url, os.getpid())
+
         with pidfile(config.pid):
             if config.supervised:
-                Supervisor(listeners, config, environ).run()
+                Supervisor(listeners, config, environ).run(announce)
                 return
             serving = Serving(listeners, config, environ, supervised=False)
             if main_thread:
                 serving.install_signals()
             try:
+                announce()
                 serving.run(app)
             finally:
                 serving.restore_signals()

@@ -92,8 +92,9 @@ class Supervisor:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def run(self):
-        """Supervise until stopped; raise AppImportError if the application never started."""
+    def run(self, announce=None):
+        """Supervise until stopped; raise AppImportError if the application never started.
+        ``announce()`` is called once the signals are handled."""
         self.wake_r, self.wake_w = os.pipe()
         self.status_r, self.status_w = os.pipe()
         for fd in (self.wake_r, self.wake_w, self.status_r):
@@ -101,6 +102,8 @@ class Supervisor:
         saved = {signum: signal.signal(signum, self._on_signal) for signum in _SIGNALS}
         saved_wakeup = signal.set_wakeup_fd(self.wake_w)
         try:
+            if announce is not None:
+                announce()
             while True:
                 self._handle_signals()
                 self._read_status()
