@@ -155,11 +155,11 @@ class Server:
             self.proc.stderr.close()
 
 
-def get(port, path="/", host="127.0.0.1", timeout=TIMEOUT):
+def get(port, path="/", host="127.0.0.1", timeout=TIMEOUT, headers=None):
     """(status, parsed JSON body or raw bytes) of one GET on a fresh connection."""
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Connection": "close"})
+        conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
         return _read(conn.getresponse())
     finally:
         conn.close()
@@ -176,10 +176,10 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self._path)
 
 
-def get_unix(path, url="/", timeout=TIMEOUT):
+def get_unix(path, url="/", timeout=TIMEOUT, headers=None):
     conn = _UnixHTTPConnection(path, timeout)
     try:
-        conn.request("GET", url, headers={"Connection": "close"})
+        conn.request("GET", url, headers={"Connection": "close", **(headers or {})})
         return _read(conn.getresponse())
     finally:
         conn.close()

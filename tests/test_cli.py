@@ -149,8 +149,9 @@ def test_sigint_stops_too(start):
     assert "Stopped" in server.err[-1]
 
 
-def test_sigterm_lets_the_request_in_flight_finish(start):
-    server = start("testapp:app", "--bind", "127.0.0.1:0")
+@pytest.mark.parametrize("threads", ["0", "4"])
+def test_sigterm_lets_the_request_in_flight_finish(start, threads):
+    server = start("testapp:app", "--bind", "127.0.0.1:0", "--threads", threads)
     port = server.port
     result = {}
     client = threading.Thread(target=lambda: result.setdefault("r", get(port, "/sleep?1.0")))
@@ -160,6 +161,25 @@ def test_sigterm_lets_the_request_in_flight_finish(start):
     client.join(15)
     assert result["r"][0] == 200
     assert server.wait() == 0
+
+
+FORWARDED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize("trusted, remote_addr, scheme", [
+    (None, "203.0.113.7", "https"),  # the default trusts loopback (and Unix-socket peers)
+    ("10.0.0.0/8", "127.0.0.1", "http"),
+    ("", "127.0.0.1", "http"),  # nobody
+])
+def test_forwarded_headers_count_only_from_trusted_proxies(start, trusted, remote_addr, scheme):
+    args = ["testapp:app", "--bind", "127.0.0.1:0"]
+    if trusted is not None:
+        args += ["--forwarded-allow-ips", trusted]
+    server = start(*args)
+    status, body = get(server.port, headers=FORWARDED)
+    assert status == 200
+    assert (body["remote_addr"], body["url_scheme"]) == (remote_addr, scheme)
+    stop_cleanly(server)
 
 
 # -- sockets ------------------------------------------------------------------------------------
@@ -179,6 +199,10 @@ def test_a_unix_socket_is_created_served_and_removed(start, tmp_path):
     assert body["path_info"] == "/over-unix"
     assert body["remote_addr"] == ""
     assert (body["server_name"], body["server_port"]) == ("localhost", "80")
+    [line] = server.wait_for(CLF.pattern, stream="out")
+    assert line["host"] == "-"  # no address: a Unix-socket peer, and no proxy named one
+    status, body = get_unix(str(path), headers={"X-Forwarded-For": "198.51.100.2"})
+    assert body["remote_addr"] == "198.51.100.2"  # Unix-socket peers are trusted by default
     stop_cleanly(server)
     assert not path.exists()
 

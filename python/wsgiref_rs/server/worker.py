@@ -26,6 +26,10 @@ class Serving:
         self.supervised = supervised
         self.runner = None
         self.stops = 0
+        # The engine forgets a stop() made before its loop runs: a stop signal is passed on
+        # from inside the loop (should_stop), or at once once the loop is known to run.
+        self._looping = False
+        self._stop_sent = False
         self._parent = os.getppid()
         self._saved = {}
 
@@ -49,28 +53,34 @@ class Serving:
 
     def _on_stop(self, signum, frame):
         self.stops += 1
-        runner = self.runner
-        if runner is None:
-            return  # still starting: run() sees self.stops
+        name = signal.Signals(signum).name
         if self.stops == 1:
             server_logger.info("Stopping (%s): finishing the requests in flight (up to %gs)",
-                               signal.Signals(signum).name, self.config.graceful_timeout)
-            runner.stop(self.config.graceful_timeout)
-        elif not self.supervised:
+                               name, self.config.graceful_timeout)
+            self._send_stop()
+        elif not self.supervised and self._looping:
             # A second Ctrl-C at the terminal: stop now. (A worker's supervisor escalates
             # with SIGKILL after the graceful timeout, so a worker ignores repeats.)
-            server_logger.info("Stopping now (%s again)", signal.Signals(signum).name)
-            runner.stop()
+            server_logger.info("Stopping now (%s again)", name)
+            self.runner.stop()
+
+    def _send_stop(self):
+        if self._looping and not self._stop_sent:
+            self._stop_sent = True
+            self.runner.stop(self.config.graceful_timeout)
 
     def _on_hup(self, signum, frame):
         server_logger.warning("SIGHUP ignored: reloading needs the supervisor "
                               "(--workers 2 or more, or --reload)")
 
-    def _orphaned(self):
-        if self.stops == 0 and os.getppid() != self._parent:
+    def _should_stop(self):
+        """Asked by the engine's loop every poll interval (so the loop runs)."""
+        self._looping = True
+        if self.supervised and self.stops == 0 and os.getppid() != self._parent:
             self.stops = 1
             server_logger.warning("The supervisor is gone: stopping")
-            self.runner.stop(self.config.graceful_timeout)
+        if self.stops:
+            self._send_stop()
         return False
 
     def run(self, app, on_ready=None):
@@ -80,4 +90,4 @@ class Serving:
             return
         if on_ready is not None:
             on_ready()
-        self.runner.serve(self._orphaned if self.supervised else None)
+        self.runner.serve(self._should_stop)
