@@ -31,7 +31,8 @@ VERSION = {version!r}
 
 def app(environ, start_response):
     if environ["PATH_INFO"] == "/sleep":
-        print("sleeping", os.getpid(), file=sys.stderr, flush=True)
+        sys.stderr.write(f"sleeping {{os.getpid()}}\\n")  # one write: workers share the pipe
+        sys.stderr.flush()
         time.sleep(float(environ["QUERY_STRING"]))
     body = json.dumps({{
         "pid": os.getpid(),

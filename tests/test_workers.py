@@ -101,6 +101,7 @@ def test_sighup_starts_new_workers_with_new_code_then_stops_the_old(start, app_d
     server = start("testapp:app", "--bind", "127.0.0.1:0", "--workers", "2")
     port = server.port
     old = workers_of(server, 2)
+    assert answering_pids(port, 2) == old  # both have imported the first version
     assert get(port)[1]["version"] == "v1"
     write_app(app_dir, version="v2, reloaded")  # a new size: no stale bytecode
     server.signal(signal.SIGHUP)
@@ -117,6 +118,7 @@ def test_a_sighup_with_broken_code_keeps_the_old_workers(start, app_dir):
     server = start("testapp:app", "--bind", "127.0.0.1:0", "--workers", "2")
     port = server.port
     old = workers_of(server, 2)
+    assert answering_pids(port, 2) == old  # both have imported the good version
     (app_dir / "testapp.py").write_text("def app(:\n")
     server.signal(signal.SIGHUP)
     server.wait_for(r"ERROR wsgiref_rs.server: Reload failed, the running workers stay: "

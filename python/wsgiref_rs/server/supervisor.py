@@ -260,16 +260,16 @@ class Supervisor:
             return
         serving = [w for w in self.workers.values()
                    if w.generation != worker.generation and not w.retiring]
-        if not self.booted and not self.config.reload:
-            self.failure = message
-            self._stop()
-        elif serving:
+        if serving:
             server_logger.error("Reload failed, the running workers stay: %s", message)
             for other in list(self.workers.values()):
                 if other.generation == worker.generation:
                     self._retire(other)
             for other in serving:
                 other.generation = self.generation
+        elif not self.booted and not self.config.reload:
+            self.failure = message
+            self._stop()
         elif self.config.reload:
             server_logger.error("%s (waiting for a file to change)", message)
             self.waiting_for_change = True
@@ -285,16 +285,16 @@ class Supervisor:
         self.spawn_after = time.monotonic() + self.pause
 
     def _reap(self):
-        while True:
+        # Each worker by its pid, never waitpid(-1): under serve() the process may have
+        # children of its own, which are not ours to reap.
+        for pid in list(self.workers):
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            worker = self.workers.pop(pid, None)
-            if worker is None:
+                done, status = pid, 0
+            if done == 0:
                 continue
+            worker = self.workers.pop(pid)
             if worker.retiring or self.stopping:
                 server_logger.debug("Worker %d exited (%s)", pid, _describe(status))
             elif worker.boot_error or os.waitstatus_to_exitcode(status) == BOOT_ERROR:
