@@ -105,10 +105,18 @@ def test_no_access_log_writes_nothing_to_stdout(start):
     assert server.out == []
 
 
-def test_log_level_warning_silences_the_startup_lines_but_not_errors(start):
-    server = start("testapp:app", "--bind", "127.0.0.1:0", "--log-level", "WARNING", "--fd", "99")
-    assert server.wait() == 1
-    assert server.err == ["wsgiref-rs: error: cannot listen on --fd 99: Bad file descriptor"]
+def test_log_level_warning_silences_the_server_s_info_lines(start):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        server = start("testapp:app", "--fd", str(listener.fileno()), "--log-level", "WARNING",
+                       pass_fds=[listener.fileno()])
+    assert get(port)[0] == 200
+    server.signal(signal.SIGTERM)
+    assert server.wait() == 0
+    assert server.err == []
+    assert len(server.out) == 1  # the access log is not the error log: still there
 
 
 def test_root_path_is_script_name_and_threads_make_it_multithreaded(start):
