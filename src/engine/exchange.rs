@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
-use super::io::{read_at_most, read_some, write_all};
+use super::io::{read_at_most, read_slice, read_some, write_all};
 use super::limits::Limits;
 use super::parse::{BodyFraming, RequestHead, Version};
 
@@ -248,6 +248,62 @@ impl Exchange {
             }
             if !self.read_direct(&mut out, want)? && !self.fill()? {
                 return Ok(out);
+            }
+        }
+    }
+
+    /// How much of a body framed by its length is left (buffered or not); None for a chunked
+    /// body, whose length is not known ahead.
+    pub fn length_left(&self) -> Option<u64> {
+        match &self.body {
+            None => Some(0),
+            Some(Body::Length(left)) => Some(*left),
+            Some(Body::Chunked(_)) => None,
+        }
+    }
+
+    /// Fills `dst` with body bytes (fewer only at the end of the body): what is buffered first,
+    /// then straight from the socket. The count.
+    pub fn read_into(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        loop {
+            let avail = self.available();
+            let n = avail.len().min(dst.len() - filled);
+            dst[filled..filled + n].copy_from_slice(&avail[..n]);
+            self.take(n);
+            filled += n;
+            if filled == dst.len() || self.body_done() {
+                return Ok(filled);
+            }
+            let direct = match (&mut self.body, self.conn.as_mut()) {
+                (Some(Body::Length(left)), Some(conn))
+                    if !self.continue_pending && !self.broken && conn.pending().is_empty() =>
+                {
+                    let room =
+                        (dst.len() - filled).min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    let n = read_slice(
+                        &mut conn.stream,
+                        &mut dst[filled..filled + room],
+                        deadline(self.timeout),
+                    )?;
+                    if n == 0 {
+                        self.broken = true;
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the client closed the connection mid-body",
+                        ));
+                    }
+                    *left -= n as u64;
+                    filled += n;
+                    if *left == 0 {
+                        self.body = None;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !direct && !self.fill()? {
+                return Ok(filled);
             }
         }
     }

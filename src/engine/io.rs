@@ -176,6 +176,25 @@ pub fn read_at_most(
     }
 }
 
+/// Reads what the socket has (at least one byte, or 0 at end of stream) into `dst`, waiting for
+/// it until the deadline.
+pub fn read_slice(
+    stream: &mut TcpStream,
+    dst: &mut [u8],
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
+    loop {
+        match stream.read(dst) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream.as_raw_fd(), false, deadline)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// What [`read_ready`] found.
 pub enum Ready {
     /// Bytes were appended; `drained` when the socket gave fewer than asked for, so it has
