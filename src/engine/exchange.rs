@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
 use super::io::{read_at_most, read_slice, read_some, write_all};
-use super::limits::Limits;
 use super::parse::{BodyFraming, RequestHead, Version};
+use super::request::Settings;
 
 /// How much of the request body is still to come.
 enum Body {
@@ -63,7 +63,8 @@ pub struct Exchange {
     pub broken: bool,
     /// What was wrong with a malformed chunked body.
     body_error: Option<String>,
-    server_software: std::sync::Arc<str>,
+    /// The server's software name and whether it is stopping.
+    settings: std::sync::Arc<Settings>,
 }
 
 fn deadline(timeout: Duration) -> Option<Instant> {
@@ -71,13 +72,8 @@ fn deadline(timeout: Duration) -> Option<Instant> {
 }
 
 impl Exchange {
-    pub fn new(
-        conn: Conn,
-        head: &RequestHead,
-        limits: &Limits,
-        timeout: Duration,
-        server_software: std::sync::Arc<str>,
-    ) -> Self {
+    pub fn new(conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
+        let (limits, timeout) = (&settings.limits, settings.timeout);
         let body = match head.body {
             BodyFraming::None => None,
             BodyFraming::Length(0) => None,
@@ -105,7 +101,7 @@ impl Exchange {
             },
             broken: false,
             body_error: None,
-            server_software,
+            settings,
         }
     }
 
@@ -412,7 +408,8 @@ impl Exchange {
         } else {
             Framing::Close
         };
-        if framing == Framing::Close {
+        if framing == Framing::Close || self.settings.stop.stopping() {
+            // A server on its way out says so: the client sends its next request elsewhere.
             self.keep_alive = false;
         }
         if self.continue_pending {
@@ -434,7 +431,7 @@ impl Exchange {
         }
         if !has_server {
             out.extend_from_slice(b"Server: ");
-            latin1_into(&mut out, &self.server_software);
+            latin1_into(&mut out, &self.settings.server_software);
             out.extend_from_slice(b"\r\n");
         }
         for (name, value) in &self.response.headers {
