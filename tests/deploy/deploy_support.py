@@ -112,8 +112,8 @@ class Outcome:
 
 @dataclass
 class Load:
-    """``threads`` clients, each sending GET requests one after the other, every one on a fresh
-    connection, until stop() or ``per_thread`` requests.
+    """``threads`` clients, each sending GET requests for ``target`` one after the other, every
+    one on a fresh connection, until stop() or ``per_thread`` requests.
 
     A fresh connection per request makes every failure unambiguous: no request is ever sent on a
     connection the server may be closing as idle (where a client should retry), so any error, and
@@ -148,7 +148,8 @@ class Load:
             rid = f"{n}-{i}"
             outcome = Outcome(started=time.monotonic(), ended=0.0)
             try:
-                response = request(self.address, f"{self.target}?id={rid}")
+                joiner = "&" if "?" in self.target else "?"
+                response = request(self.address, f"{self.target}{joiner}id={rid}")
                 answer = response.json
                 if response.status != 200 or answer["id"] != rid:
                     raise AssertionError(f"status {response.status}, id {answer.get('id')!r}")
