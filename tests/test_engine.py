@@ -626,3 +626,41 @@ def test_max_connections_defaults_to_what_the_descriptor_limit_allows():
     assert _engine._max_connections(None) == max(64, soft - 64)
     assert _engine._max_connections(5) == 5
     assert _engine._max_connections(0) == 1
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_large_reads_go_straight_into_the_result_and_stop_at_the_body(expect):
+    """read(n) of 16 KiB or more fills its bytes object from the socket directly: it must give the
+    same bytes, never read into the next request, and send 100 Continue first when asked."""
+    body = bytes(range(256)) * 400  # 100 KiB
+    seen = []
+
+    def app(environ, start_response):
+        stream = environ["wsgi.input"]
+        parts = []
+        while True:
+            part = stream.read(20_000)
+            if not part:
+                break
+            parts.append(len(part))
+            seen.append(part)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b",".join(b"%d" % n for n in parts)]
+
+    head = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(body)
+    head += b"Expect: 100-continue\r\n\r\n" if expect else b"\r\n"
+    with serving(app) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(head + (b"" if expect else body[:1000]))
+            if expect:
+                assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+                s.sendall(body[:1000])
+            time.sleep(0.05)
+            s.sendall(body[1000:] + b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while data.count(b"HTTP/1.1 200") < 2:
+                more = s.recv(65536)
+                assert more, data
+                data += more
+    assert b"".join(seen) == body
+    assert b"20000,20000,20000,20000,20000,2400" in data

@@ -24,7 +24,7 @@ __version__: str
 
 # --- util (src/util/) ------------------------------------------------------
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
 from typing import Any, final, overload
 
 from typing_extensions import disjoint_base
@@ -139,7 +139,7 @@ def format_date_time(timestamp: float) -> str: ...
 
 @final
 class Engine:
-    """The native HTTP/1.1 engine for one listening socket."""
+    """The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain)."""
 
     def __new__(
         cls,
@@ -161,12 +161,14 @@ class Engine:
         limit_request_fields: int = 100,
         limit_request_field_size: int = 65536,
         limit_request_body: int | None = None,
+        forwarded_allow_ips: str | Iterable[str] | None = None,
+        listen_fds: Sequence[int] | None = None,
     ) -> Engine: ...
     def serve_forever(
         self, poll_interval: float = 0.5, should_stop: Callable[[], object] | None = None
     ) -> None: ...
     def handle_one(self, timeout: float | None = None) -> bool: ...
-    def stop(self) -> None: ...
+    def stop(self, graceful_timeout: float | None = None) -> None: ...
 
 @final
 class Input:

@@ -1,18 +1,16 @@
 //! A client connection: its socket, its peer, and the bytes read from it but not yet used.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
 use super::environ::Peer;
+use super::stream::{ClientAddr, Stream};
 
 /// The most buffer an idle connection keeps between requests.
 const IDLE_CAPACITY: usize = 8 * 1024;
 
 pub struct Conn {
-    pub stream: TcpStream,
-    pub peer: SocketAddr,
+    pub stream: Stream,
+    pub peer: ClientAddr,
     /// Bytes read from the socket; `buf[pos..]` are not consumed yet (the rest of a request head,
     /// a body, pipelined requests).
     pub buf: Vec<u8>,
@@ -28,7 +26,7 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, peer: SocketAddr) -> Self {
+    pub fn new(stream: Stream, peer: ClientAddr) -> Self {
         Conn {
             stream,
             peer,

@@ -5,14 +5,15 @@
 //! keys, methods and versions nearly every request has are interned strings.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
 
 use pyo3::ffi;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use super::forwarded::{Forwarded, Scheme};
 use super::parse::{RequestHead, Version};
+use super::stream::ClientAddr;
 
 /// A Python `str` from bytes one character per byte (Latin-1), as `http.server` decodes a
 /// request, made by the interpreter's own decoder.
@@ -154,27 +155,37 @@ fn split_target(target: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
     (path, query)
 }
 
-/// REMOTE_ADDR and REMOTE_PORT of a connection, made once for all its requests.
+/// REMOTE_ADDR and REMOTE_PORT of a connection, made once for all its requests. A Unix-socket
+/// peer has REMOTE_ADDR "" and no REMOTE_PORT.
 pub struct Peer {
     pub addr: Py<PyString>,
-    pub port: Py<PyString>,
+    pub port: Option<Py<PyString>>,
 }
 
 impl Peer {
-    pub fn new(py: Python<'_>, peer: SocketAddr) -> Self {
-        Peer {
-            addr: PyString::new(py, &peer.ip().to_string()).unbind(),
-            port: PyString::new(py, &peer.port().to_string()).unbind(),
+    pub fn new(py: Python<'_>, peer: &ClientAddr) -> Self {
+        match peer {
+            ClientAddr::Ip(a) => Peer {
+                addr: PyString::new(py, &a.ip().to_string()).unbind(),
+                port: Some(PyString::new(py, &a.port().to_string()).unbind()),
+            },
+            ClientAddr::Unix => Peer {
+                addr: intern!(py, "").clone().unbind(),
+                port: None,
+            },
         }
     }
 }
 
-/// Builds the environ for `head` from `base` (the server's fixed keys).
+/// Builds the environ for `head` from `base` (the server's fixed keys); `forwarded` is what a
+/// trusted proxy said about the client (None when the peer is not trusted).
+#[allow(clippy::too_many_arguments)]
 pub fn build<'py>(
     py: Python<'py>,
     base: &Bound<'py, PyDict>,
     head: &RequestHead,
     peer: &Peer,
+    forwarded: Option<&Forwarded>,
     input: Bound<'py, PyAny>,
     allow_underscores: bool,
     request_keys: &Bound<'py, PyAny>,
@@ -198,8 +209,13 @@ pub fn build<'py>(
     } else {
         env.set_item(intern!(py, "QUERY_STRING"), latin1(py, query)?)?;
     }
-    env.set_item(intern!(py, "REMOTE_ADDR"), peer.addr.bind(py))?;
-    env.set_item(intern!(py, "REMOTE_PORT"), peer.port.bind(py))?;
+    match forwarded.and_then(|f| f.addr) {
+        Some(ip) => env.set_item(intern!(py, "REMOTE_ADDR"), ip.to_string())?,
+        None => env.set_item(intern!(py, "REMOTE_ADDR"), peer.addr.bind(py))?,
+    }
+    if let Some(port) = &peer.port {
+        env.set_item(intern!(py, "REMOTE_PORT"), port.bind(py))?;
+    }
     let first = |wanted: &str| {
         head.headers
             .iter()
@@ -251,6 +267,20 @@ pub fn build<'py>(
         crate::pyhelpers::sys_module(py)?.getattr(intern!(py, "stderr"))?,
     )?;
     env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+    match forwarded.and_then(|f| f.scheme) {
+        Some(Scheme::Https) => {
+            env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
+            env.set_item(intern!(py, "HTTPS"), intern!(py, "on"))?;
+        }
+        Some(Scheme::Http) => {
+            env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "http"))?;
+            // The process environment's HTTPS (copied into the base) would say otherwise.
+            if env.contains(intern!(py, "HTTPS"))? {
+                env.del_item(intern!(py, "HTTPS"))?;
+            }
+        }
+        None => {}
+    }
     Ok(env)
 }
 

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
-use super::io::{read_at_most, read_some, write_all};
-use super::limits::Limits;
+use super::io::{read_at_most, read_slice, read_some, write_all};
 use super::parse::{BodyFraming, RequestHead, Version};
+use super::request::Settings;
 
 /// How much of the request body is still to come.
 enum Body {
@@ -63,7 +63,8 @@ pub struct Exchange {
     pub broken: bool,
     /// What was wrong with a malformed chunked body.
     body_error: Option<String>,
-    server_software: std::sync::Arc<str>,
+    /// The server's software name and whether it is stopping.
+    settings: std::sync::Arc<Settings>,
 }
 
 fn deadline(timeout: Duration) -> Option<Instant> {
@@ -71,13 +72,8 @@ fn deadline(timeout: Duration) -> Option<Instant> {
 }
 
 impl Exchange {
-    pub fn new(
-        conn: Conn,
-        head: &RequestHead,
-        limits: &Limits,
-        timeout: Duration,
-        server_software: std::sync::Arc<str>,
-    ) -> Self {
+    pub fn new(conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
+        let (limits, timeout) = (&settings.limits, settings.timeout);
         let body = match head.body {
             BodyFraming::None => None,
             BodyFraming::Length(0) => None,
@@ -105,7 +101,7 @@ impl Exchange {
             },
             broken: false,
             body_error: None,
-            server_software,
+            settings,
         }
     }
 
@@ -252,6 +248,62 @@ impl Exchange {
         }
     }
 
+    /// How much of a body framed by its length is left (buffered or not); None for a chunked
+    /// body, whose length is not known ahead.
+    pub fn length_left(&self) -> Option<u64> {
+        match &self.body {
+            None => Some(0),
+            Some(Body::Length(left)) => Some(*left),
+            Some(Body::Chunked(_)) => None,
+        }
+    }
+
+    /// Fills `dst` with body bytes (fewer only at the end of the body): what is buffered first,
+    /// then straight from the socket. The count.
+    pub fn read_into(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        loop {
+            let avail = self.available();
+            let n = avail.len().min(dst.len() - filled);
+            dst[filled..filled + n].copy_from_slice(&avail[..n]);
+            self.take(n);
+            filled += n;
+            if filled == dst.len() || self.body_done() {
+                return Ok(filled);
+            }
+            let direct = match (&mut self.body, self.conn.as_mut()) {
+                (Some(Body::Length(left)), Some(conn))
+                    if !self.continue_pending && !self.broken && conn.pending().is_empty() =>
+                {
+                    let room =
+                        (dst.len() - filled).min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    let n = read_slice(
+                        &mut conn.stream,
+                        &mut dst[filled..filled + room],
+                        deadline(self.timeout),
+                    )?;
+                    if n == 0 {
+                        self.broken = true;
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the client closed the connection mid-body",
+                        ));
+                    }
+                    *left -= n as u64;
+                    filled += n;
+                    if *left == 0 {
+                        self.body = None;
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !direct && !self.fill()? {
+                return Ok(filled);
+            }
+        }
+    }
+
     /// Reads the next bytes of a body framed by its length straight from the socket into `out`
     /// (up to `want` bytes in all), sparing the copy through the connection's buffer. False
     /// when it does not apply: bytes are buffered, a 100 Continue is due, or the body is chunked.
@@ -356,7 +408,8 @@ impl Exchange {
         } else {
             Framing::Close
         };
-        if framing == Framing::Close {
+        if framing == Framing::Close || self.settings.stop.stopping() {
+            // A server on its way out says so: the client sends its next request elsewhere.
             self.keep_alive = false;
         }
         if self.continue_pending {
@@ -378,7 +431,7 @@ impl Exchange {
         }
         if !has_server {
             out.extend_from_slice(b"Server: ");
-            latin1_into(&mut out, &self.server_software);
+            latin1_into(&mut out, &self.settings.server_software);
             out.extend_from_slice(b"\r\n");
         }
         for (name, value) in &self.response.headers {

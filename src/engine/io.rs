@@ -8,7 +8,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
-use mio::net::TcpStream;
+use super::stream::Stream;
 
 /// Waits until `fd` is readable (or writable), or the deadline passes.
 fn wait(fd: RawFd, writable: bool, deadline: Option<Instant>) -> io::Result<()> {
@@ -49,9 +49,32 @@ fn wait(fd: RawFd, writable: bool, deadline: Option<Instant>) -> io::Result<()> 
     }
 }
 
-/// Waits until `fd` is readable or the deadline passes: true when it is readable.
-pub fn wait_readable(fd: RawFd, deadline: Instant) -> bool {
-    wait(fd, false, Some(deadline)).is_ok()
+/// Waits until one of `fds` is readable or the deadline passes: true when one is.
+pub fn wait_any_readable(fds: &[RawFd], deadline: Instant) -> bool {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        let timeout_ms = (deadline - now).as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the duration of the call.
+        let ready =
+            unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
+        match ready {
+            1.. => return true,
+            0 => return false,
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => return false,
+        }
+    }
 }
 
 /// Waits until `fd` is writable or the deadline passes.
@@ -81,7 +104,7 @@ pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: Option<Instant>) -> io::Re
 
 /// Writes all of `parts`, in order, in as few syscalls as the kernel allows.
 pub fn write_all(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     parts: &[&[u8]],
     deadline: Option<Instant>,
 ) -> io::Result<()> {
@@ -150,7 +173,7 @@ fn recv_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
 /// Reads what the socket has (at least one byte, or 0 at end of stream) onto the end of `buf`,
 /// waiting for it until the deadline.
 pub fn read_some(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut Vec<u8>,
     deadline: Option<Instant>,
 ) -> io::Result<usize> {
@@ -159,13 +182,32 @@ pub fn read_some(
 
 /// As [`read_some`], at most `max` bytes.
 pub fn read_at_most(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut Vec<u8>,
     max: usize,
     deadline: Option<Instant>,
 ) -> io::Result<usize> {
     loop {
         match recv_into(stream.as_raw_fd(), buf, max) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream.as_raw_fd(), false, deadline)?
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads what the socket has (at least one byte, or 0 at end of stream) into `dst`, waiting for
+/// it until the deadline.
+pub fn read_slice(
+    stream: &mut Stream,
+    dst: &mut [u8],
+    deadline: Option<Instant>,
+) -> io::Result<usize> {
+    loop {
+        match stream.read(dst) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(stream.as_raw_fd(), false, deadline)?
@@ -189,11 +231,7 @@ pub enum Ready {
 
 /// Reads what the socket has right now, without waiting, through `scratch` (so an idle
 /// connection's own buffer stays as small as the bytes it holds).
-pub fn read_ready(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    scratch: &mut [u8],
-) -> io::Result<Ready> {
+pub fn read_ready(stream: &mut Stream, buf: &mut Vec<u8>, scratch: &mut [u8]) -> io::Result<Ready> {
     loop {
         match stream.read(scratch) {
             Ok(0) => return Ok(Ready::Eof),

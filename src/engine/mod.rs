@@ -4,8 +4,10 @@
 //! request head parsed with httparse, framing decided as RFC 9112 section 6 asks, smuggling
 //! refused) and [`chunked`] (an incremental decoder that never reads past the body).
 //!
-//! On Unix, the engine itself: `serve` (the event loop and the `Engine` class), `pool` (worker
-//! threads), `conn` (a connection and its buffer), `io` (reads and writes with deadlines),
+//! On Unix, the engine itself: `serve` (the `Engine` class), `event_loop` (accepting, reading,
+//! draining), `stop` (how serve_forever is asked to stop), `listener` and `stream` (TCP or
+//! Unix-domain sockets), `forwarded` (trusted proxy headers), `pool` (worker threads), `conn`
+//! (a connection and its buffer), `io` (reads and writes with deadlines),
 //! `request` (one request: environ, application, response), `environ`, `exchange` (the body
 //! read and the response written), `objects` (`wsgi.input`, `start_response`, `write`),
 //! `start_fast` (the common `start_response` call checked natively) and `sendfile`.
@@ -19,9 +21,15 @@ mod conn;
 #[cfg(unix)]
 mod environ;
 #[cfg(unix)]
+mod event_loop;
+#[cfg(unix)]
 mod exchange;
 #[cfg(unix)]
+mod forwarded;
+#[cfg(unix)]
 mod io;
+#[cfg(unix)]
+mod listener;
 #[cfg(unix)]
 mod objects;
 #[cfg(unix)]
@@ -34,6 +42,10 @@ mod sendfile;
 mod serve;
 #[cfg(unix)]
 mod start_fast;
+#[cfg(unix)]
+mod stop;
+#[cfg(unix)]
+mod stream;
 
 use pyo3::prelude::*;
 

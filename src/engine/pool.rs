@@ -98,6 +98,20 @@ impl Pool {
         std::mem::take(&mut *self.returned.lock())
     }
 
+    /// Closes the connections still queued and lets the workers go without waiting for the
+    /// requests they are running (a graceful stop out of time): each ends its request on its
+    /// own, bounded by the engine's socket timeout, then exits.
+    pub fn abandon(&mut self) {
+        let (lock, ready) = &*self.queue;
+        {
+            let mut q = lock.lock();
+            q.closing = true;
+            q.jobs.clear();
+        }
+        ready.notify_all();
+        self.workers.clear();
+    }
+
     /// Lets the workers finish what they have, then waits for them. Call without the GIL.
     pub fn close(&mut self) {
         let (lock, ready) = &*self.queue;

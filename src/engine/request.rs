@@ -1,6 +1,5 @@
 //! Serving one request on a connection: environ, the application, its result, the response.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,11 +13,13 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use super::conn::Conn;
 use super::environ::{self, Peer};
 use super::exchange::Exchange;
+use super::forwarded::{self, Forwarded, TrustedProxies};
 use super::io::write_all;
 use super::limits::Limits;
 use super::objects::{send, Input, Shared, StartResponse};
 use super::parse::{parse_head, ParseError, RequestHead};
 use super::sendfile;
+use super::stop::StopSignal;
 
 /// What every request of a server shares.
 pub struct Settings {
@@ -36,6 +37,10 @@ pub struct Settings {
     /// `remote_host(ip, port)`: REMOTE_HOST for a request, or None to keep the base environ's;
     /// set when the handler class overrides `address_string`.
     pub remote_host: Option<Py<PyAny>>,
+    /// The peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers count.
+    pub forwarded: TrustedProxies,
+    /// Whether serve_forever() was asked to stop (responses then say `Connection: close`).
+    pub stop: StopSignal,
 }
 
 const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
@@ -50,7 +55,7 @@ pub type Served = PyResult<Option<Conn>>;
 /// Serves the request `head` and then any complete requests pipelined behind it.
 pub fn serve_pipelined(
     py: Python<'_>,
-    settings: &Settings,
+    settings: &Arc<Settings>,
     conn: Conn,
     head: RequestHead,
 ) -> Served {
@@ -112,16 +117,22 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
 /// an exception that is no `Exception` from our own calls around it (KeyboardInterrupt when
 /// Ctrl-C lands while the access line is written, SystemExit) stops the server, as it stops
 /// `socketserver`'s loop.
-pub fn serve(py: Python<'_>, settings: &Settings, mut conn: Conn, head: RequestHead) -> Served {
+pub fn serve(
+    py: Python<'_>,
+    settings: &Arc<Settings>,
+    mut conn: Conn,
+    head: RequestHead,
+) -> Served {
     let peer = conn.peer;
-    let remote = conn.remote.take().unwrap_or_else(|| Peer::new(py, peer));
-    let exchange: Shared = Arc::new(Mutex::new(Exchange::new(
-        conn,
-        &head,
-        &settings.limits,
-        settings.timeout,
-        settings.server_software.clone(),
-    )));
+    let remote = conn.remote.take().unwrap_or_else(|| Peer::new(py, &peer));
+    let forwarded = (!settings.forwarded.is_empty() && settings.forwarded.trusts(&peer))
+        .then(|| forwarded::resolve(&settings.forwarded, &head.headers));
+    // client_address for the access log and REMOTE_HOST: the client a trusted proxy named.
+    let client = || match forwarded.and_then(|f| f.addr) {
+        Some(ip) => (ip.to_string(), peer.pair().1),
+        None => peer.pair(),
+    };
+    let exchange: Shared = Arc::new(Mutex::new(Exchange::new(conn, &head, settings.clone())));
     let malformed = exchange.lock().malformed_body();
     if let Some(problem) = malformed {
         // A chunked body already known to be malformed: 400 and close; the app is not called.
@@ -139,7 +150,15 @@ pub fn serve(py: Python<'_>, settings: &Settings, mut conn: Conn, head: RequestH
                 true,
             );
         });
-    } else if let Err(err) = run_app(py, settings, &exchange, &head, peer, &remote) {
+    } else if let Err(err) = run_app(
+        py,
+        settings,
+        &exchange,
+        &head,
+        &remote,
+        forwarded.as_ref(),
+        client,
+    ) {
         handle_error(py, &exchange, err);
     }
     let finished = exchange.clone();
@@ -166,7 +185,7 @@ pub fn serve(py: Python<'_>, settings: &Settings, mut conn: Conn, head: RequestH
             head.version.as_str()
         );
         let code = status.split(' ').next().unwrap_or("").to_owned();
-        if let Err(e) = log.call1(py, (line, code, size, (peer.ip().to_string(), peer.port()))) {
+        if let Err(e) = log.call1(py, (line, code, size, client())) {
             if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
                 return Err(e);
             }
@@ -184,8 +203,9 @@ fn run_app(
     settings: &Settings,
     exchange: &Shared,
     head: &RequestHead,
-    peer: SocketAddr,
     remote: &Peer,
+    forwarded: Option<&Forwarded>,
+    client: impl Fn() -> (String, u16),
 ) -> PyResult<()> {
     let input = Bound::new(
         py,
@@ -199,12 +219,13 @@ fn run_app(
         settings.base_environ.bind(py),
         head,
         remote,
+        forwarded,
         input,
         settings.allow_underscores,
         settings.request_keys.bind(py),
     )?;
     if let Some(remote_host) = &settings.remote_host {
-        let host = remote_host.call1(py, (peer.ip().to_string(), peer.port()))?;
+        let host = remote_host.call1(py, client())?;
         if !host.is_none(py) {
             environ.set_item(pyo3::intern!(py, "REMOTE_HOST"), host)?;
         }

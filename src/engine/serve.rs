@@ -1,33 +1,26 @@
-//! The event loop and `Engine`, the object `WSGIServer.serve_forever()` runs.
-//!
-//! The loop owns the listening socket and every connection between requests; it waits in
-//! `epoll`/`kqueue` with the GIL released, and takes the GIL only to serve a request (see
-//! `request.rs`) and, at least every `poll_interval`, to let Python run its signal handlers
-//! and to ask whether to stop.
+//! `Engine`, the object `WSGIServer.serve_forever()` (and `wsgiref_rs.serve()`) runs: its
+//! settings, `serve_forever()` (the event loop of `event_loop.rs`), `handle_one()` and `stop()`.
 
 use std::io;
-use std::os::fd::{FromRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::Waker;
 use parking_lot::Mutex;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFrozenSet};
+use pyo3::types::{PyDict, PyFrozenSet, PyString};
 
 use super::conn::Conn;
-use super::io::wait_readable;
-use super::io::{read_ready, Ready};
+use super::event_loop::{Ended, EventLoop};
+use super::forwarded::TrustedProxies;
+use super::io::wait_any_readable;
 use super::limits::Limits;
+use super::listener::{self, Family, Listener};
 use super::parse::parse_head;
-use super::pool::{Job, Pool};
-use super::request::{self, refuse, serve_pipelined, Settings};
-
-const LISTENER: Token = Token(0);
-const WAKER: Token = Token(1);
-const FIRST_CONN: usize = 2;
+use super::request::{self, refuse, Settings};
+use super::stop::StopSignal;
 
 /// The keys `WSGIRequestHandler.get_environ()` sets before the headers, with the default
 /// `WSGIServer.base_environ`: a header that maps to one of them is skipped.
@@ -47,33 +40,75 @@ const REQUEST_KEYS: [&str; 13] = [
     "CONTENT_TYPE",
 ];
 
-/// The native HTTP/1.1 engine for one listening socket.
+/// The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain).
 #[pyclass(module = "wsgiref_rs.engine")]
 pub struct Engine {
-    settings: Arc<Settings>,
-    listen_fd: RawFd,
-    keepalive_timeout: Duration,
-    header_timeout: Duration,
-    max_connections: usize,
-    threads: usize,
-    stop: Arc<AtomicBool>,
-    waker: Mutex<Option<Arc<Waker>>>,
+    pub(super) settings: Arc<Settings>,
+    /// The caller's listening sockets (`listen_fd` first, then `listen_fds`), and their kind.
+    pub(super) listen_fds: Vec<(RawFd, Family)>,
+    pub(super) keepalive_timeout: Duration,
+    pub(super) header_timeout: Duration,
+    pub(super) max_connections: usize,
+    pub(super) threads: usize,
+    /// The running loop's waker, for `stop()`.
+    pub(super) waker: Mutex<Option<Arc<Waker>>>,
 }
 
 fn seconds(s: f64) -> Duration {
     Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::MAX)
 }
 
+/// The kind of the listening socket `fd`: ValueError when it is none the engine can serve.
+fn listen_family(fd: RawFd) -> PyResult<Family> {
+    listener::family(fd).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidInput => PyValueError::new_err(e.to_string()),
+        _ => e.into(),
+    })
+}
+
+/// `forwarded_allow_ips`: None, a list (any iterable) of str, or one str of comma-separated
+/// entries, as on gunicorn's command line.
+fn trusted_proxies(value: Option<&Bound<'_, PyAny>>) -> PyResult<TrustedProxies> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(TrustedProxies::default());
+    };
+    let entries: Vec<String> = if let Ok(text) = value.cast::<PyString>() {
+        text.to_str()?.split(',').map(str::to_owned).collect()
+    } else {
+        let mut entries = Vec::new();
+        for item in value.try_iter()? {
+            let item = item?;
+            let text = item.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "forwarded_allow_ips entries must be str, not {}",
+                    item.get_type()
+                        .name()
+                        .map_or_else(|_| "?".into(), |n| n.to_string())
+                ))
+            })?;
+            entries.push(text.to_str()?.to_owned());
+        }
+        entries
+    };
+    TrustedProxies::parse(entries.iter().map(String::as_str)).map_err(PyValueError::new_err)
+}
+
 #[pymethods]
 impl Engine {
-    /// Prepare an engine for the listening socket `listen_fd` (which stays the caller's).
+    /// Prepare an engine for the listening socket `listen_fd` and any `listen_fds` (TCP or
+    /// Unix-domain stream sockets, which stay the caller's). `forwarded_allow_ips` names the
+    /// peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers set REMOTE_ADDR and
+    /// wsgi.url_scheme: IP addresses, CIDR networks, "*" (everyone) and "unix" (Unix-socket
+    /// peers); None trusts nobody. Raises ValueError for a descriptor that is no listening
+    /// stream socket and for an entry of forwarded_allow_ips that is none of those.
     ///
-    /// Holds the GIL (no I/O).
+    /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
         remote_host=None, request_keys=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
         max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
-        limit_request_field_size=65536, limit_request_body=None))]
+        limit_request_field_size=65536, limit_request_body=None, forwarded_allow_ips=None,
+        listen_fds=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -94,6 +129,8 @@ impl Engine {
         limit_request_fields: usize,
         limit_request_field_size: usize,
         limit_request_body: Option<u64>,
+        forwarded_allow_ips: Option<Bound<'_, PyAny>>,
+        listen_fds: Option<Vec<RawFd>>,
     ) -> PyResult<Self> {
         let request_keys = match request_keys {
             Some(keys) => keys,
@@ -105,6 +142,13 @@ impl Engine {
             max_headers: limit_request_fields,
             max_body: limit_request_body,
         };
+        let forwarded = trusted_proxies(forwarded_allow_ips.as_ref())?;
+        let mut fds = vec![(listen_fd, listen_family(listen_fd)?)];
+        for fd in listen_fds.unwrap_or_default() {
+            if !fds.iter().any(|&(known, _)| known == fd) {
+                fds.push((fd, listen_family(fd)?));
+            }
+        }
         Ok(Engine {
             settings: Arc::new(Settings {
                 app,
@@ -116,19 +160,24 @@ impl Engine {
                 allow_underscores: allow_underscore_headers,
                 request_keys,
                 remote_host,
+                forwarded,
+                stop: StopSignal::default(),
             }),
-            listen_fd,
+            listen_fds: fds,
             keepalive_timeout: seconds(keepalive_timeout),
             header_timeout: seconds(header_timeout),
             max_connections,
             threads,
-            stop: Arc::new(AtomicBool::new(false)),
             waker: Mutex::new(None),
         })
     }
 
-    /// Serve until `stop()`, until `should_stop()` answers true (asked every poll_interval), or
-    /// until a signal handler raises (KeyboardInterrupt on Ctrl-C), which propagates.
+    /// Serve every listening socket until `stop()`, until `should_stop()` answers true (asked
+    /// every poll_interval), or until a signal handler raises (KeyboardInterrupt on Ctrl-C),
+    /// which propagates. After `stop(graceful_timeout)` it returns once the requests in flight
+    /// are answered, or when the timeout is over. A `stop()` that came before the call (after the
+    /// previous serve_forever() returned, if any) holds for it: it drains what it has, nothing,
+    /// and returns.
     ///
     /// Releases the GIL while it waits and does socket I/O; takes it to run the application,
     /// signal handlers and `should_stop`.
@@ -139,58 +188,69 @@ impl Engine {
         poll_interval: f64,
         should_stop: Option<Py<PyAny>>,
     ) -> PyResult<()> {
-        self.stop.store(false, Ordering::SeqCst);
-        let mut event_loop = EventLoop::new(self)?;
-        let interval =
-            seconds(poll_interval).clamp(Duration::from_millis(1), Duration::from_millis(500));
-        let out = py.detach(|| {
-            let out = event_loop.run(interval, should_stop.as_ref());
-            // In-flight requests on the workers finish before serve_forever() returns.
-            if let Some(pool) = event_loop.pool.as_mut() {
-                pool.close();
+        self.settings.stop.begin();
+        let event_loop = EventLoop::new(self);
+        let out = match event_loop {
+            Err(e) => Err(e),
+            Ok(mut event_loop) => {
+                let interval = seconds(poll_interval)
+                    .clamp(Duration::from_millis(1), Duration::from_millis(500));
+                py.detach(move || {
+                    let out = event_loop.run(interval, should_stop.as_ref());
+                    if let Some(pool) = event_loop.pool.as_mut() {
+                        match out {
+                            // Out of time: what still runs on the workers is not waited for.
+                            Ok(Ended::OutOfTime) => pool.abandon(),
+                            // In-flight requests on the workers finish before we return.
+                            _ => pool.close(),
+                        }
+                    }
+                    // The connections left close here, without the GIL.
+                    drop(event_loop);
+                    out
+                })
             }
-            out
-        });
+        };
         *self.waker.lock() = None;
-        out
+        self.settings.stop.end();
+        out.map(drop)
     }
 
     /// Serve one request, as `socketserver.BaseServer.handle_request()` does: wait up to
-    /// `timeout` seconds (None: no limit) for a connection, serve its first request, close it.
-    /// Returns False when the wait timed out.
+    /// `timeout` seconds (None: no limit) for a connection on any listening socket, serve its
+    /// first request, close it. Returns False when the wait timed out.
     ///
     /// Releases the GIL while it waits and does socket I/O; takes it to run the application and
     /// signal handlers.
     #[pyo3(signature = (timeout=None))]
     fn handle_one(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = timeout.map(|t| Instant::now() + seconds(t));
-        // SAFETY: dup() of a descriptor the caller keeps open; we own (and close) the copy.
-        let fd = unsafe { libc::dup(self.listen_fd) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error().into());
-        }
-        // SAFETY: a fresh descriptor of a listening socket that nothing else owns.
-        let listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-        listener.set_nonblocking(true)?;
-        let accepted = loop {
-            match listener.accept() {
-                Ok(pair) => break pair,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
+        let listeners = self
+            .listen_fds
+            .iter()
+            .map(|&(fd, family)| Listener::dup(fd, family))
+            .collect::<io::Result<Vec<_>>>()?;
+        let fds: Vec<RawFd> = listeners.iter().map(AsRawFd::as_raw_fd).collect();
+        let accepted = 'accepted: loop {
+            for listener in &listeners {
+                match listener.accept() {
+                    Ok(pair) => break 'accepted pair,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             let slice = Instant::now() + Duration::from_millis(50);
             let wait_until = deadline.map_or(slice, |d| d.min(slice));
-            let waited = py.detach(|| wait_readable(fd, wait_until));
+            let waited = py.detach(|| wait_any_readable(&fds, wait_until));
             py.check_signals()?;
             if deadline.is_some_and(|d| Instant::now() >= d) && !waited {
                 return Ok(false);
             }
         };
+        drop(listeners);
         let (stream, peer) = accepted;
-        stream.set_nonblocking(true)?;
-        let _ = stream.set_nodelay(true);
-        let mut conn = Conn::new(mio::net::TcpStream::from_std(stream), peer);
+        let mut conn = Conn::new(stream, peer);
         let settings = self.settings.clone();
         let head_deadline = Instant::now() + self.header_timeout;
         let parsed = py.detach(|| loop {
@@ -221,277 +281,24 @@ impl Engine {
         Ok(true)
     }
 
-    /// Ask serve_forever() to return; safe from any thread.
+    /// Ask serve_forever() to return; safe from any thread and from a signal handler.
+    ///
+    /// graceful_timeout None: at once (requests running on worker threads are still finished).
+    /// A number of seconds: a graceful drain. The engine stops accepting at once (its copies of
+    /// the listening sockets close, so other processes sharing them take new connections),
+    /// answers every request already received with `Connection: close`, closes idle keep-alive
+    /// connections, and serve_forever() returns when none is left, or once graceful_timeout
+    /// seconds have passed (closing what remains). A second call can only make it sooner.
     ///
     /// Holds the GIL (no I/O but a wake-up of the loop).
-    fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+    #[pyo3(signature = (graceful_timeout=None))]
+    fn stop(&self, graceful_timeout: Option<f64>) {
+        match graceful_timeout {
+            None => self.settings.stop.now(),
+            Some(t) => self.settings.stop.drain(seconds(t)),
+        }
         if let Some(waker) = self.waker.lock().as_ref() {
             let _ = waker.wake();
-        }
-    }
-}
-
-struct EventLoop {
-    poll: Poll,
-    listener: TcpListener,
-    conns: Vec<Option<Conn>>,
-    free: Vec<usize>,
-    open: usize,
-    settings: Arc<Settings>,
-    keepalive_timeout: Duration,
-    header_timeout: Duration,
-    max_connections: usize,
-    /// True from a connection refused for max_connections until one is accepted again: one
-    /// warning per episode, not one per connection.
-    saturated: bool,
-    /// Where the loop reads connections' bytes before appending them to their own buffers.
-    scratch: Box<[u8]>,
-    stop: Arc<AtomicBool>,
-    /// The workers of a threaded server; None: requests are served on the loop's thread.
-    pool: Option<Pool>,
-}
-
-impl EventLoop {
-    fn new(engine: &Engine) -> PyResult<Self> {
-        // SAFETY: dup() of a descriptor the caller keeps open; we own the copy from here on.
-        let fd = unsafe { libc::dup(engine.listen_fd) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error().into());
-        }
-        // SAFETY: `fd` is a fresh descriptor of a listening TCP socket that nothing else owns.
-        let std_listener = unsafe { std::net::TcpListener::from_raw_fd(fd) };
-        std_listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(std_listener);
-        let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        *engine.waker.lock() = Some(waker.clone());
-        let pool = match engine.threads {
-            0 => None,
-            n => Some(Pool::new(n, engine.settings.clone(), waker)?),
-        };
-        Ok(EventLoop {
-            poll,
-            listener,
-            conns: Vec::new(),
-            free: Vec::new(),
-            open: 0,
-            settings: engine.settings.clone(),
-            keepalive_timeout: engine.keepalive_timeout,
-            header_timeout: engine.header_timeout,
-            max_connections: engine.max_connections,
-            saturated: false,
-            scratch: vec![0; 64 * 1024].into_boxed_slice(),
-            stop: engine.stop.clone(),
-            pool,
-        })
-    }
-
-    fn run(&mut self, interval: Duration, should_stop: Option<&Py<PyAny>>) -> PyResult<()> {
-        let mut events = Events::with_capacity(1024);
-        let mut last_check = Instant::now();
-        let mut last_sweep = Instant::now();
-        loop {
-            let waited = self.poll.poll(&mut events, Some(interval));
-            let interrupted = matches!(&waited, Err(e) if e.kind() == io::ErrorKind::Interrupted);
-            if let Err(e) = waited {
-                if !interrupted {
-                    return Err(e.into());
-                }
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                return Ok(());
-            }
-            if interrupted || events.is_empty() || last_check.elapsed() >= interval {
-                last_check = Instant::now();
-                let stop = Python::attach(|py| -> PyResult<bool> {
-                    py.check_signals()?;
-                    match should_stop {
-                        Some(f) => f.bind(py).call0()?.is_truthy(),
-                        None => Ok(false),
-                    }
-                })?;
-                if stop || self.stop.load(Ordering::SeqCst) {
-                    return Ok(());
-                }
-            }
-            for event in events.iter() {
-                match event.token() {
-                    LISTENER => self.accept(),
-                    WAKER => self.take_back()?,
-                    Token(t) => self.readable(t - FIRST_CONN)?,
-                }
-            }
-            if last_sweep.elapsed() >= Duration::from_secs(1) {
-                last_sweep = Instant::now();
-                self.sweep();
-            }
-        }
-    }
-
-    fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((mut stream, peer)) => {
-                    if self.open >= self.max_connections {
-                        if !self.saturated {
-                            self.saturated = true;
-                            log::warn!(
-                                "max_connections ({}) reached: new connections are closed at \
-                                 once, from {peer} on",
-                                self.max_connections
-                            );
-                        }
-                        continue; // dropped: closed at once
-                    }
-                    self.saturated = false;
-                    let _ = stream.set_nodelay(true);
-                    let slot = self.free.pop().unwrap_or_else(|| {
-                        self.conns.push(None);
-                        self.conns.len() - 1
-                    });
-                    if self
-                        .poll
-                        .registry()
-                        .register(&mut stream, Token(slot + FIRST_CONN), Interest::READABLE)
-                        .is_ok()
-                    {
-                        self.conns[slot] = Some(Conn::new(stream, peer));
-                        self.open += 1;
-                    } else {
-                        self.free.push(slot);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Out of descriptors and the like: try again on the next readiness event.
-                Err(e) => {
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn release(&mut self, slot: usize) {
-        self.free.push(slot);
-        self.open -= 1;
-    }
-
-    /// Reads what arrived on a connection and serves the requests that are complete. An error is
-    /// one that must stop the server.
-    fn readable(&mut self, slot: usize) -> PyResult<()> {
-        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
-            return Ok(());
-        };
-        let mut eof = false;
-        loop {
-            match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
-                Ok(Ready::Eof) | Err(_) => {
-                    eof = true;
-                    break;
-                }
-                Ok(Ready::Read { drained: false }) => {}
-                Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
-            }
-        }
-        loop {
-            if conn.pending().is_empty() {
-                break;
-            }
-            match parse_head(conn.pending(), &self.settings.limits) {
-                Ok(None) => {
-                    conn.head_since.get_or_insert_with(Instant::now);
-                    break;
-                }
-                Ok(Some((head, len))) => {
-                    conn.consume(len);
-                    conn.head_since = None;
-                    if let Some(pool) = &self.pool {
-                        // The slot stays taken until the worker gives the connection back.
-                        pool.submit(Job { slot, conn, head });
-                        return Ok(());
-                    }
-                    let settings = self.settings.clone();
-                    let served = Python::attach(|py| serve_pipelined(py, &settings, conn, head));
-                    match served {
-                        Ok(Some(back)) => {
-                            conn = back;
-                            conn.idle_since = Instant::now();
-                        }
-                        Ok(None) => {
-                            self.release(slot);
-                            return Ok(());
-                        }
-                        Err(e) => {
-                            self.release(slot);
-                            return Err(e);
-                        }
-                    }
-                }
-                Err(e) => {
-                    refuse(&mut conn, e);
-                    self.release(slot);
-                    return Ok(());
-                }
-            }
-        }
-        if eof {
-            self.release(slot);
-        } else {
-            self.conns[slot] = Some(conn);
-        }
-        Ok(())
-    }
-
-    /// Takes back the connections the workers are done with, and reads on at once: requests may
-    /// have arrived while a worker had the connection.
-    fn take_back(&mut self) -> PyResult<()> {
-        let Some(pool) = &self.pool else {
-            return Ok(());
-        };
-        for (slot, conn) in pool.returned() {
-            match conn {
-                Some(mut conn) => {
-                    conn.idle_since = Instant::now();
-                    self.conns[slot] = Some(conn);
-                    self.readable(slot)?;
-                }
-                None => self.release(slot),
-            }
-        }
-        Ok(())
-    }
-
-    /// Closes connections idle past the keep-alive timeout, and those whose request head has
-    /// not arrived in time (so slow clients cannot hold the server).
-    fn sweep(&mut self) {
-        let now = Instant::now();
-        for slot in 0..self.conns.len() {
-            let Some(conn) = self.conns[slot].as_ref() else {
-                continue;
-            };
-            let expired = match conn.head_since {
-                Some(t) => {
-                    let late = now.duration_since(t) > self.header_timeout;
-                    if late {
-                        log::info!(
-                            "closed the connection from {}: its request head took longer than \
-                             header_timeout ({:?})",
-                            conn.peer,
-                            self.header_timeout
-                        );
-                    }
-                    late
-                }
-                None => now.duration_since(conn.idle_since) > self.keepalive_timeout,
-            };
-            if expired {
-                self.conns[slot] = None;
-                self.release(slot);
-            }
         }
     }
 }

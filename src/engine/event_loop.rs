@@ -1,0 +1,348 @@
+//! The event loop behind `Engine.serve_forever()`.
+//!
+//! The loop owns its copies of the listening sockets and every connection between requests; it
+//! waits in `epoll`/`kqueue` with the GIL released, and takes the GIL only to serve a request
+//! (see `request.rs`) and, at least every `poll_interval`, to let Python run its signal handlers
+//! and to ask whether to stop.
+//!
+//! A graceful stop (see `stop.rs`) drains: the listeners are closed at once, so that other
+//! processes sharing the sockets take the new connections; every connection is read one last
+//! time; what has a request (or part of one) is served, with `Connection: close`; idle
+//! connections are closed; requests on the workers are waited for. The loop returns when no
+//! connection is left, or at the deadline.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+use pyo3::prelude::*;
+
+use super::conn::Conn;
+use super::io::{read_ready, Ready};
+use super::listener::Listener;
+use super::parse::parse_head;
+use super::pool::{Job, Pool};
+use super::request::{refuse, serve_pipelined, Settings};
+use super::serve::Engine;
+use super::stop::Stop;
+
+/// Connections have the tokens of their slots; listeners and the waker sit far above.
+const WAKER: Token = Token(usize::MAX);
+const LISTENERS: usize = usize::MAX / 2;
+
+/// How `run` ended, which says what becomes of the requests still on the workers.
+pub enum Ended {
+    /// Stopped at once, or drained: wait for the workers.
+    Finished,
+    /// A graceful stop ran out of time: do not wait for them.
+    OutOfTime,
+}
+
+pub struct EventLoop {
+    poll: Poll,
+    listeners: Vec<Listener>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    open: usize,
+    settings: Arc<Settings>,
+    keepalive_timeout: Duration,
+    header_timeout: Duration,
+    max_connections: usize,
+    /// True from a connection refused for max_connections until one is accepted again: one
+    /// warning per episode, not one per connection.
+    saturated: bool,
+    /// Where the loop reads connections' bytes before appending them to their own buffers.
+    scratch: Box<[u8]>,
+    /// The workers of a threaded server; None: requests are served on the loop's thread.
+    pub pool: Option<Pool>,
+    /// Set once a graceful stop began.
+    draining: bool,
+}
+
+impl EventLoop {
+    pub fn new(engine: &Engine) -> PyResult<Self> {
+        let poll = Poll::new()?;
+        let mut listeners = Vec::with_capacity(engine.listen_fds.len());
+        for (i, &(fd, family)) in engine.listen_fds.iter().enumerate() {
+            let mut listener = Listener::dup(fd, family)?;
+            poll.registry()
+                .register(&mut listener, Token(LISTENERS + i), Interest::READABLE)?;
+            listeners.push(listener);
+        }
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        *engine.waker.lock() = Some(waker.clone());
+        let pool = match engine.threads {
+            0 => None,
+            n => Some(Pool::new(n, engine.settings.clone(), waker)?),
+        };
+        Ok(EventLoop {
+            poll,
+            listeners,
+            conns: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            settings: engine.settings.clone(),
+            keepalive_timeout: engine.keepalive_timeout,
+            header_timeout: engine.header_timeout,
+            max_connections: engine.max_connections,
+            saturated: false,
+            scratch: vec![0; 64 * 1024].into_boxed_slice(),
+            pool,
+            draining: false,
+        })
+    }
+
+    pub fn run(&mut self, interval: Duration, should_stop: Option<&Py<PyAny>>) -> PyResult<Ended> {
+        let mut events = Events::with_capacity(1024);
+        let mut last_check = Instant::now();
+        let mut last_sweep = Instant::now();
+        loop {
+            let mut wait = interval;
+            match self.settings.stop.get() {
+                Stop::Run => {}
+                Stop::Now => return Ok(Ended::Finished),
+                Stop::Drain(deadline) => {
+                    if !self.draining {
+                        self.begin_drain()?;
+                    }
+                    if self.open == 0 {
+                        return Ok(Ended::Finished);
+                    }
+                    let now = Instant::now();
+                    if now >= deadline {
+                        log::warn!(
+                            "graceful stop: out of time with {} connection(s) still open; \
+                             closing them",
+                            self.open
+                        );
+                        return Ok(Ended::OutOfTime);
+                    }
+                    wait = wait.min(deadline - now);
+                }
+            }
+            let waited = self.poll.poll(&mut events, Some(wait));
+            let interrupted = matches!(&waited, Err(e) if e.kind() == io::ErrorKind::Interrupted);
+            if let Err(e) = waited {
+                if !interrupted {
+                    return Err(e.into());
+                }
+            }
+            if self.settings.stop.get() == Stop::Now {
+                return Ok(Ended::Finished);
+            }
+            if interrupted || events.is_empty() || last_check.elapsed() >= interval {
+                last_check = Instant::now();
+                let stop = Python::attach(|py| -> PyResult<bool> {
+                    py.check_signals()?;
+                    match should_stop {
+                        Some(f) => f.bind(py).call0()?.is_truthy(),
+                        None => Ok(false),
+                    }
+                })?;
+                if stop || self.settings.stop.get() == Stop::Now {
+                    return Ok(Ended::Finished);
+                }
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.take_back()?,
+                    Token(t) if t >= LISTENERS => self.accept(t - LISTENERS),
+                    Token(slot) => self.readable(slot)?,
+                }
+            }
+            if last_sweep.elapsed() >= Duration::from_secs(1) {
+                last_sweep = Instant::now();
+                self.sweep();
+            }
+        }
+    }
+
+    /// The start of a graceful stop: no more accepting, a last read of every connection.
+    fn begin_drain(&mut self) -> PyResult<()> {
+        self.draining = true;
+        for mut listener in self.listeners.drain(..) {
+            // Deregistered before it is closed: epoll forgets a descriptor only once every copy
+            // of it is closed, and the caller keeps one.
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        log::info!(
+            "graceful stop: no longer accepting; finishing {} open connection(s)",
+            self.open
+        );
+        for slot in 0..self.conns.len() {
+            if self.conns[slot].is_some() {
+                self.readable(slot)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, index: usize) {
+        loop {
+            let Some(listener) = self.listeners.get(index) else {
+                return; // closed by a graceful stop since the event
+            };
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    if self.open >= self.max_connections {
+                        if !self.saturated {
+                            self.saturated = true;
+                            log::warn!(
+                                "max_connections ({}) reached: new connections are closed at \
+                                 once, from {peer} on",
+                                self.max_connections
+                            );
+                        }
+                        continue; // dropped: closed at once
+                    }
+                    self.saturated = false;
+                    let slot = self.free.pop().unwrap_or_else(|| {
+                        self.conns.push(None);
+                        self.conns.len() - 1
+                    });
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, Token(slot), Interest::READABLE)
+                        .is_ok()
+                    {
+                        self.conns[slot] = Some(Conn::new(stream, peer));
+                        self.open += 1;
+                    } else {
+                        self.free.push(slot);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Out of descriptors and the like: try again on the next readiness event.
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn release(&mut self, slot: usize) {
+        self.free.push(slot);
+        self.open -= 1;
+    }
+
+    /// Reads what arrived on a connection and serves the requests that are complete. An error is
+    /// one that must stop the server.
+    fn readable(&mut self, slot: usize) -> PyResult<()> {
+        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return Ok(());
+        };
+        let mut eof = false;
+        loop {
+            match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
+                Ok(Ready::Eof) | Err(_) => {
+                    eof = true;
+                    break;
+                }
+                Ok(Ready::Read { drained: false }) => {}
+                Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
+            }
+        }
+        loop {
+            if conn.pending().is_empty() {
+                break;
+            }
+            match parse_head(conn.pending(), &self.settings.limits) {
+                Ok(None) => {
+                    conn.head_since.get_or_insert_with(Instant::now);
+                    break;
+                }
+                Ok(Some((head, len))) => {
+                    conn.consume(len);
+                    conn.head_since = None;
+                    if let Some(pool) = &self.pool {
+                        // The slot stays taken until the worker gives the connection back.
+                        pool.submit(Job { slot, conn, head });
+                        return Ok(());
+                    }
+                    let settings = self.settings.clone();
+                    let served = Python::attach(|py| serve_pipelined(py, &settings, conn, head));
+                    match served {
+                        Ok(Some(back)) => {
+                            conn = back;
+                            conn.idle_since = Instant::now();
+                        }
+                        Ok(None) => {
+                            self.release(slot);
+                            return Ok(());
+                        }
+                        Err(e) => {
+                            self.release(slot);
+                            return Err(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    refuse(&mut conn, e);
+                    self.release(slot);
+                    return Ok(());
+                }
+            }
+        }
+        // Draining, a connection with nothing of a request is done with; one with part of a
+        // request waits for the rest.
+        if eof || (self.draining && conn.pending().is_empty()) {
+            self.release(slot);
+        } else {
+            self.conns[slot] = Some(conn);
+        }
+        Ok(())
+    }
+
+    /// Takes back the connections the workers are done with, and reads on at once: requests may
+    /// have arrived while a worker had the connection.
+    fn take_back(&mut self) -> PyResult<()> {
+        let Some(pool) = &self.pool else {
+            return Ok(());
+        };
+        for (slot, conn) in pool.returned() {
+            match conn {
+                Some(mut conn) => {
+                    conn.idle_since = Instant::now();
+                    self.conns[slot] = Some(conn);
+                    self.readable(slot)?;
+                }
+                None => self.release(slot),
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes connections idle past the keep-alive timeout, and those whose request head has
+    /// not arrived in time (so slow clients cannot hold the server).
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        for slot in 0..self.conns.len() {
+            let Some(conn) = self.conns[slot].as_ref() else {
+                continue;
+            };
+            let expired = match conn.head_since {
+                Some(t) => {
+                    let late = now.duration_since(t) > self.header_timeout;
+                    if late {
+                        log::info!(
+                            "closed the connection from {}: its request head took longer than \
+                             header_timeout ({:?})",
+                            conn.peer,
+                            self.header_timeout
+                        );
+                    }
+                    late
+                }
+                None => now.duration_since(conn.idle_since) > self.keepalive_timeout,
+            };
+            if expired {
+                self.conns[slot] = None;
+                self.release(slot);
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! A listening socket, TCP (IPv4 or IPv6) or Unix-domain, told apart by `getsockname(2)`.
+//!
+//! The engine never owns the caller's descriptor: it serves a `dup(2)` of it, so that closing
+//! its copy (on a graceful stop) leaves the socket open for whoever else shares it.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+
+use mio::event::Source;
+use mio::net::{TcpListener, UnixListener};
+use mio::{Interest, Registry, Token};
+
+use super::stream::{ClientAddr, Stream};
+
+/// What kind of listening socket a descriptor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Tcp,
+    Unix,
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+fn int_option(fd: RawFd, option: libc::c_int) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are valid for writes and `len` is the size of `value`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
+}
+
+/// The family of the stream socket `fd`; an `InvalidInput` error that says why when it is no
+/// socket the engine can serve (not a socket, not a stream socket, another address family, not
+/// listening).
+pub fn family(fd: RawFd) -> io::Result<Family> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value of this plain C struct.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `addr` has room for `len` bytes, which getsockname writes at most.
+    let rc = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        return Err(invalid(format!("listen fd {fd} is not a socket: {err}")));
+    }
+    let family = match libc::c_int::from(addr.ss_family) {
+        libc::AF_INET | libc::AF_INET6 => Family::Tcp,
+        libc::AF_UNIX => Family::Unix,
+        other => {
+            return Err(invalid(format!(
+                "listen fd {fd} is neither a TCP nor a Unix-domain socket (address family {other})"
+            )))
+        }
+    };
+    if int_option(fd, libc::SO_TYPE)? != libc::SOCK_STREAM {
+        return Err(invalid(format!("listen fd {fd} is not a stream socket")));
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if int_option(fd, libc::SO_ACCEPTCONN)? == 0 {
+        return Err(invalid(format!(
+            "listen fd {fd} is not listening (call listen() on it first)"
+        )));
+    }
+    Ok(family)
+}
+
+/// The engine's own copy of a listening socket, non-blocking.
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    /// A non-blocking `dup(2)` of `fd`, which stays the caller's.
+    pub fn dup(fd: RawFd, family: Family) -> io::Result<Self> {
+        // SAFETY: dup() of a descriptor the caller keeps open; we own the copy from here on.
+        let copy = unsafe { libc::dup(fd) };
+        if copy < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(match family {
+            Family::Tcp => {
+                // SAFETY: `copy` is a fresh descriptor of a listening TCP socket that nothing
+                // else owns.
+                let std = unsafe { std::net::TcpListener::from_raw_fd(copy) };
+                std.set_nonblocking(true)?;
+                Listener::Tcp(TcpListener::from_std(std))
+            }
+            Family::Unix => {
+                // SAFETY: as above, a listening Unix-domain socket.
+                let std = unsafe { std::os::unix::net::UnixListener::from_raw_fd(copy) };
+                std.set_nonblocking(true)?;
+                Listener::Unix(UnixListener::from_std(std))
+            }
+        })
+    }
+
+    /// Takes one waiting connection (non-blocking, `WouldBlock` when none is waiting).
+    pub fn accept(&self) -> io::Result<(Stream, ClientAddr)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (stream, peer) = l.accept()?;
+                let _ = stream.set_nodelay(true);
+                Ok((Stream::Tcp(stream), ClientAddr::Ip(peer)))
+            }
+            Listener::Unix(l) => {
+                let (stream, _) = l.accept()?;
+                Ok((Stream::Unix(stream), ClientAddr::Unix))
+            }
+        }
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+impl Source for Listener {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.register(registry, token, interests),
+            Listener::Unix(l) => l.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.reregister(registry, token, interests),
+            Listener::Unix(l) => l.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => l.deregister(registry),
+            Listener::Unix(l) => l.deregister(registry),
+        }
+    }
+}

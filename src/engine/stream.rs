@@ -1,0 +1,125 @@
+//! A client's socket, TCP or Unix-domain, and who is at the other end.
+//!
+//! Everything above this file reads and writes a [`Stream`] without asking which kind it is; only
+//! the environ (REMOTE_ADDR, REMOTE_PORT) and the logs look at the [`ClientAddr`].
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use mio::event::Source;
+use mio::net::{TcpStream, UnixStream};
+use mio::{Interest, Registry, Token};
+
+/// A connected client socket.
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// The address of a client: an IP address and port, or a Unix-socket peer (which has no address
+/// worth giving: REMOTE_ADDR is "" and there is no REMOTE_PORT, as gunicorn does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAddr {
+    Ip(SocketAddr),
+    Unix,
+}
+
+impl ClientAddr {
+    /// The IP address, None for a Unix-socket peer.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            ClientAddr::Ip(a) => Some(a.ip()),
+            ClientAddr::Unix => None,
+        }
+    }
+
+    /// `client_address` as `socketserver` gives it: `(host, port)`, `("", 0)` for a Unix peer.
+    pub fn pair(&self) -> (String, u16) {
+        match self {
+            ClientAddr::Ip(a) => (a.ip().to_string(), a.port()),
+            ClientAddr::Unix => (String::new(), 0),
+        }
+    }
+}
+
+impl fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAddr::Ip(a) => a.fmt(f),
+            ClientAddr::Unix => f.write_str("a Unix-socket peer"),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Source for Stream {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.register(registry, token, interests),
+            Stream::Unix(s) => s.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.reregister(registry, token, interests),
+            Stream::Unix(s) => s.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.deregister(registry),
+            Stream::Unix(s) => s.deregister(registry),
+        }
+    }
+}
