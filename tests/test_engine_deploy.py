@@ -501,3 +501,22 @@ def test_stop_without_timeout_is_immediate_and_keeps_idle_connections_until_then
             assert running.returned.wait(TIMEOUT)
             assert time.monotonic() - started < 1
             assert idle.recv(100) == b""
+
+
+def test_graceful_stop_answers_a_connection_accepted_before_it_whose_request_comes_after(
+    tcp_listener,
+):
+    """A reload must not lose a request: a connection this engine accepted is answered even when
+    its first request arrives after the stop began (only answered idle ones are closed)."""
+    running = Serving(make_engine(slow_app(threading.Event()), [tcp_listener]))
+    with contextlib.ExitStack() as clients:
+        clients.callback(running.join)
+        clients.callback(running.engine.stop)
+        fresh = clients.enter_context(connect(tcp_listener))
+        assert request(tcp_listener)[1] == b"done /"  # the loop has accepted `fresh` by now
+        running.engine.stop(5)
+        time.sleep(0.2)
+        fresh.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, body = read_response(fresh)
+        assert body == b"done /late" and b"\r\nConnection: close" in head
+        running.join()

@@ -23,6 +23,9 @@ pub struct Conn {
     pub head_since: Option<Instant>,
     /// REMOTE_ADDR and REMOTE_PORT as Python strings, made at the first request.
     pub remote: Option<Peer>,
+    /// Whether a request has been answered on this connection: a graceful stop closes such a
+    /// connection once it is idle, but gives a new one the time to send its first request.
+    pub served: bool,
 }
 
 impl Conn {
@@ -35,6 +38,7 @@ impl Conn {
             idle_since: Instant::now(),
             head_since: None,
             remote: None,
+            served: false,
         }
     }
 

@@ -268,6 +268,7 @@ impl EventLoop {
                     match served {
                         Ok(Some(back)) => {
                             conn = back;
+                            conn.served = true;
                             conn.idle_since = Instant::now();
                         }
                         Ok(None) => {
@@ -287,9 +288,10 @@ impl EventLoop {
                 }
             }
         }
-        // Draining, a connection with nothing of a request is done with; one with part of a
-        // request waits for the rest.
-        if eof || (self.draining && conn.pending().is_empty()) {
+        // Draining, a connection that has been answered and holds nothing of a next request is
+        // done with; one with part of a request waits for the rest, and one just accepted for
+        // its first request (it was meant for this server: closing it would lose that request).
+        if eof || (self.draining && conn.served && conn.pending().is_empty()) {
             self.release(slot);
         } else {
             self.conns[slot] = Some(conn);
@@ -306,6 +308,7 @@ impl EventLoop {
         for (slot, conn) in pool.returned() {
             match conn {
                 Some(mut conn) => {
+                    conn.served = true;
                     conn.idle_since = Instant::now();
                     self.conns[slot] = Some(conn);
                     self.readable(slot)?;
