@@ -15,7 +15,6 @@ only where that cannot be done, and says why.
 
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import debian
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -142,26 +142,8 @@ class Server:
 
 @pytest.fixture(scope="session")
 def lighttpd_binary():
-    """lighttpd's path, installed with apt-get (as root) when it is not on PATH."""
-    found = shutil.which("lighttpd") or (
-        "/usr/sbin/lighttpd" if os.access("/usr/sbin/lighttpd", os.X_OK) else None
-    )
-    if found:
-        return found
-    apt_get = shutil.which("apt-get")
-    if apt_get is None:
-        pytest.skip("lighttpd is not installed and there is no apt-get to install it with")
-    if os.geteuid() != 0:
-        pytest.skip("lighttpd is not installed and installing it with apt-get needs root")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update"], ["install", "-y", "--no-install-recommends", "lighttpd"]):
-        proc = subprocess.run(
-            [apt_get, *args], check=False, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, f"apt-get {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
-    found = shutil.which("lighttpd") or "/usr/sbin/lighttpd"
-    assert os.access(found, os.X_OK), "apt-get installed lighttpd but there is no binary"
-    return found
+    """lighttpd's path, installed with apt-get (as root) when it is missing."""
+    return debian.program("lighttpd", "lighttpd")
 
 
 def free_port():

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_support import Server, get, get_unix, run_cli, write_app
+from cli_support import get, get_unix, run_cli
 
 import wsgiref_rs
 
@@ -21,27 +21,6 @@ CLF = re.compile(
     r'^(?P<host>\S+) - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] '
     r'"(?P<line>[^"]*)" (?P<status>\d{3}) (?P<size>\d+|-)$'
 )
-
-
-@pytest.fixture
-def app_dir(tmp_path):
-    write_app(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def start(app_dir):
-    """start(args...) -> a running Server in the app's directory; all are killed at the end."""
-    servers = []
-
-    def start(*args, **kwargs):
-        server = Server(list(args), kwargs.pop("cwd", app_dir), **kwargs)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def stop_cleanly(server):

@@ -7,28 +7,7 @@ import os
 import signal
 import threading
 
-import pytest
-from cli_support import Server, children, get, wait_until, write_app
-
-
-@pytest.fixture
-def app_dir(tmp_path):
-    write_app(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def start(app_dir):
-    servers = []
-
-    def start(*args):
-        server = Server(list(args), app_dir)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+from cli_support import children, get, wait_until, write_app
 
 
 def answering_pids(port, want, tries=200):

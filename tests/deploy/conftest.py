@@ -17,7 +17,6 @@ worker it was seen to have), by pid.
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import debian
 import pytest
 from deploy_support import ROOT, children, deploy_env, is_gone, recipe, wait_until
 
@@ -78,25 +78,7 @@ def _end(pid, first_signal, timeout):
 @pytest.fixture(scope="session")
 def nginx_binary():
     """nginx's path, from Debian's nginx-light installed with apt-get when it is missing."""
-    def found():
-        return shutil.which("nginx") or next(
-            (p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if os.access(p, os.X_OK)), None
-        )
-
-    if found():
-        return found()
-    apt_get = shutil.which("apt-get")
-    if apt_get is None or os.geteuid() != 0:
-        pytest.fail("the deployment tests need nginx: run them as root on a Debian-like system "
-                    "(they install nginx-light with apt-get) or install nginx first")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update"], ["install", "-y", "--no-install-recommends", "nginx-light"]):
-        proc = subprocess.run(
-            [apt_get, *args], check=False, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, f"apt-get {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
-    assert found(), "apt-get installed nginx-light but there is no nginx binary"
-    return found()
+    return debian.program("nginx", "nginx-light")
 
 
 @dataclass

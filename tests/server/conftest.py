@@ -7,10 +7,8 @@ the end of the test every server it started is stopped with ``shutdown()`` (boun
 ``serve_forever()`` raised.
 """
 
-import os
-import shutil
-import subprocess
 
+import debian
 import pytest
 from live_http import start_server
 
@@ -58,21 +56,5 @@ def tcp_connects(monkeypatch):
 
 @pytest.fixture(scope="session")
 def curl():
-    """curl's path, installed with apt-get (as root) when it is not on PATH."""
-    found = shutil.which("curl")
-    if found:
-        return found
-    apt_get = shutil.which("apt-get")
-    if apt_get is None:
-        pytest.skip("curl is not installed and there is no apt-get to install it with")
-    if os.geteuid() != 0:
-        pytest.skip("curl is not installed and installing it with apt-get needs root")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for args in (["update"], ["install", "-y", "--no-install-recommends", "curl"]):
-        proc = subprocess.run(
-            [apt_get, *args], check=False, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, f"apt-get {args[0]} failed:\n{proc.stdout}\n{proc.stderr}"
-    found = shutil.which("curl")
-    assert found, "apt-get installed curl but it is not on PATH"
-    return found
+    """curl's path, installed with apt-get (as root) when it is missing."""
+    return debian.program("curl", "curl")

@@ -1,0 +1,28 @@
+"""The test suite's root: loading this file puts tests/ on sys.path (pytest's prepend import
+mode), so the helper modules here (debian.py, ...) import from every subfolder's tests too."""
+
+import pytest
+from cli_support import Server, write_app
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    """A directory holding the wsgiref-rs command tests' application module (cli_support)."""
+    write_app(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def start(app_dir):
+    """start(args...) -> a running `python -m wsgiref_rs` Server in the app's directory; all are
+    stopped at the end."""
+    servers = []
+
+    def start(*args, **kwargs):
+        server = Server(list(args), kwargs.pop("cwd", app_dir), **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
