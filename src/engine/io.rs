@@ -187,16 +187,7 @@ pub fn read_at_most(
     max: usize,
     deadline: Option<Instant>,
 ) -> io::Result<usize> {
-    loop {
-        match recv_into(stream.as_raw_fd(), buf, max) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream.as_raw_fd(), false, deadline)?
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    read_waiting(stream, deadline, |s| recv_into(s.as_raw_fd(), buf, max))
 }
 
 /// Reads what the socket has (at least one byte, or 0 at end of stream) into `dst`, waiting for
@@ -206,8 +197,18 @@ pub fn read_slice(
     dst: &mut [u8],
     deadline: Option<Instant>,
 ) -> io::Result<usize> {
+    read_waiting(stream, deadline, |s| s.read(dst))
+}
+
+/// Tries `read` until it gives bytes or end of stream, waiting for the socket (until the
+/// deadline) each time it has nothing, and again when a signal interrupted it.
+fn read_waiting(
+    stream: &mut Stream,
+    deadline: Option<Instant>,
+    mut read: impl FnMut(&mut Stream) -> io::Result<usize>,
+) -> io::Result<usize> {
     loop {
-        match stream.read(dst) {
+        match read(stream) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(stream.as_raw_fd(), false, deadline)?
