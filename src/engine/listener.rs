@@ -6,9 +6,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
-use mio::event::Source;
 use mio::net::{TcpListener, UnixListener};
-use mio::{Interest, Registry, Token};
 
 use super::stream::{ClientAddr, Stream};
 
@@ -138,35 +136,4 @@ impl AsRawFd for Listener {
     }
 }
 
-impl Source for Listener {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.register(registry, token, interests),
-            Listener::Unix(l) => l.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.reregister(registry, token, interests),
-            Listener::Unix(l) => l.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Listener::Tcp(l) => l.deregister(registry),
-            Listener::Unix(l) => l.deregister(registry),
-        }
-    }
-}
+super::stream::source_by_variant!(Listener);

@@ -8,9 +8,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 
-use mio::event::Source;
 use mio::net::{TcpStream, UnixStream};
-use mio::{Interest, Registry, Token};
 
 /// A connected client socket.
 pub enum Stream {
@@ -91,35 +89,44 @@ impl AsRawFd for Stream {
     }
 }
 
-impl Source for Stream {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.register(registry, token, interests),
-            Stream::Unix(s) => s.register(registry, token, interests),
-        }
-    }
+/// `mio::event::Source` for an enum whose `Tcp` and `Unix` variants each hold a mio socket:
+/// every call goes to the socket held. ([`Stream`] and `listener::Listener` use it.)
+macro_rules! source_by_variant {
+    ($kind:ident) => {
+        impl mio::event::Source for $kind {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                match self {
+                    $kind::Tcp(s) => mio::event::Source::register(s, registry, token, interests),
+                    $kind::Unix(s) => mio::event::Source::register(s, registry, token, interests),
+                }
+            }
 
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.reregister(registry, token, interests),
-            Stream::Unix(s) => s.reregister(registry, token, interests),
-        }
-    }
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                match self {
+                    $kind::Tcp(s) => mio::event::Source::reregister(s, registry, token, interests),
+                    $kind::Unix(s) => mio::event::Source::reregister(s, registry, token, interests),
+                }
+            }
 
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.deregister(registry),
-            Stream::Unix(s) => s.deregister(registry),
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                match self {
+                    $kind::Tcp(s) => mio::event::Source::deregister(s, registry),
+                    $kind::Unix(s) => mio::event::Source::deregister(s, registry),
+                }
+            }
         }
-    }
+    };
 }
+pub(super) use source_by_variant;
+
+source_by_variant!(Stream);
