@@ -114,13 +114,9 @@ def _not_run(m):
     return f"{word}: {reason}".replace("|", "/").replace("\n", " ")
 
 
-def _scenario_table(scenario, servers, per_server):
-    ours = per_server.get(OURS)
-    file_unit = scenario == "file"
-    cpu_head = "CPU ms/file" if file_unit else "CPU µs/req"
-    mem = scenario in ("big", "file", "upload")
-    head = ["server", "req/s", "p99 ms", cpu_head] + (["peak RSS MiB"] if mem else []) + [
-        "errors", "wrk CPU", "ours/peer req/s", "ours/peer CPU"]
+def _table(head, servers, per_server, cells):
+    """A Markdown table with one row per server: `cells(name, m)` for a server that ran, a
+    "not run" row for one that did not."""
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for server in servers:
         m = per_server.get(server)
@@ -128,6 +124,19 @@ def _scenario_table(scenario, servers, per_server):
         if not _ok(m):
             lines.append(f"| {name} | {_not_run(m)} |" + " |" * (len(head) - 2))
             continue
+        lines.append("| " + " | ".join(cells(server, name, m)) + " |")
+    return lines
+
+
+def _scenario_table(scenario, servers, per_server):
+    ours = per_server.get(OURS)
+    file_unit = scenario == "file"
+    cpu_head = "CPU ms/file" if file_unit else "CPU µs/req"
+    mem = scenario in ("big", "file", "upload")
+    head = ["server", "req/s", "p99 ms", cpu_head] + (["peak RSS MiB"] if mem else []) + [
+        "errors", "wrk CPU", "ours/peer req/s", "ours/peer CPU"]
+
+    def cells(server, name, m):
         cpu = m["cpu_us"] / 1000 if file_unit and m["cpu_us"] is not None else m["cpu_us"]
         row = [name, _num(m["rps"], ",.0f"), _num(m["p99_ms"], ".2f"), _cpu(m, cpu)]
         if mem:
@@ -139,29 +148,26 @@ def _scenario_table(scenario, servers, per_server):
             row += ["", ""]
         if m.get("reason"):
             row[0] += f" ({m['of'] - m['rounds']} of {m['of']} rounds failed)"
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+        return row
+
+    return _table(head, servers, per_server, cells)
 
 
 def _idle_table(servers, per_server):
     head = ["server", "hello req/s alone", "with 10k idle", "with/alone", "CPU µs/req alone",
             "with idle", "RSS before MiB", "RSS after MiB", "KiB per idle conn",
             "answered of 10k", "open at RSS / at end", "wrk CPU"]
-    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
-    for server in servers:
-        m = per_server.get(server)
-        name = f"**{server}**" if server == OURS else server
-        if not _ok(m):
-            lines.append(f"| {name} | {_not_run(m)} |" + " |" * (len(head) - 2))
-            continue
-        lines.append("| " + " | ".join([
+
+    def cells(server, name, m):
+        return [
             name, _num(m["rps"], ",.0f"), _num(m["rps_idle"], ",.0f"), _ratio(m["rps_idle"], m["rps"]),
             _num(m["cpu_us"], ".1f"), _num(m["cpu_us_idle"], ".1f"), _mib(m["rss_before_kib"]),
             _mib(m["rss_after_kib"]), _num(m["kib_per_conn"], ".2f"), _num(m["opened"], ",.0f"),
             f"{_num(m['open_at_rss'], ',.0f')} / {_num(m['still_open'], ',.0f')}",
             _load(max(m["wrk_cpu_share"] or 0, m["wrk_cpu_share_idle"] or 0)),
-        ]) + " |")
-    return lines
+        ]
+
+    return _table(head, servers, per_server, cells)
 
 
 def _target(rows, label, value, threshold, met, unit_fmt, bound=()):
