@@ -114,6 +114,63 @@ def test_keep_alive_and_pipelining_answer_in_order():
     assert bodies == [b"POST /%d ab%d" % (i, i) for i in range(5)]
 
 
+def read_until(s, count, end):
+    """Reads until `count` status lines have come and the bytes end with `end`."""
+    data = b""
+    while data.count(b"HTTP/1.1 ") < count or not data.endswith(end):
+        more = s.recv(65536)
+        assert more, data
+        data += more
+    return data
+
+
+def test_pipelined_answers_go_out_before_a_body_is_awaited():
+    # Small answers are held back to be written together; a client that sends its body only
+    # once it has the answers before it must still get them, not wait forever.
+    with serving(echo) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(
+                b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n"
+            )
+            first = read_until(s, 2, b"GET /2 ")
+            s.sendall(b"body")
+            last = read_until(s, 1, b"POST /3 body")
+    assert [body for _, body in responses(first)] == [b"GET /1 ", b"GET /2 "]
+    assert [body for _, body in responses(last)] == [b"POST /3 body"]
+
+
+def test_pipelined_answers_come_before_the_refusal_of_a_malformed_request():
+    with serving(echo) as server:
+        reply = exchange(
+            server.server_port,
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nNOT A REQUEST\r\n\r\n",
+            until_close=True,
+        )
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert reply.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert reply.index(b"GET /2 ") < reply.index(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_many_connections_served_in_one_round_each_get_their_own_answer():
+    with serving(echo) as server:
+        socks = [
+            socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT)
+            for _ in range(50)
+        ]
+        try:
+            for _ in range(3):
+                for i, s in enumerate(socks):
+                    s.sendall(b"GET /%d HTTP/1.1\r\nHost: a\r\n\r\n" % i)
+                for i, s in enumerate(socks):
+                    data = read_until(s, 1, b"GET /%d " % i)
+                    assert [body for _, body in responses(data)] == [b"GET /%d " % i]
+        finally:
+            for s in socks:
+                s.close()
+
+
 def test_chunked_request_body_is_dechunked():
     raw = b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     with serving(echo) as server:

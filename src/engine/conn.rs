@@ -1,12 +1,19 @@
-//! A client connection: its socket, its peer, and the bytes read from it but not yet used.
+//! A client connection: its socket, its peer, the bytes read from it but not yet used, and the
+//! responses made but not yet written.
 
-use std::time::Instant;
+use std::io;
+use std::time::{Duration, Instant};
 
 use super::environ::Peer;
+use super::io::{write_all, Deadline};
 use super::stream::{ClientAddr, Stream};
 
 /// The most buffer an idle connection keeps between requests.
 const IDLE_CAPACITY: usize = 8 * 1024;
+
+/// About the most response bytes a connection holds back in `out` (see [`Conn::holds`]): a
+/// head's size is not counted ahead.
+const OUT_LIMIT: usize = 16 * 1024;
 
 pub struct Conn {
     pub stream: Stream,
@@ -26,6 +33,11 @@ pub struct Conn {
     /// Whether a request has been answered on this connection: a graceful stop closes such a
     /// connection once it is idle, but gives a new one the time to send its first request.
     pub served: bool,
+    /// Whole small responses made while the GIL was held, written later without it: by the
+    /// event loop for every connection served in one round, or before anything else goes out.
+    pub out: Vec<u8>,
+    /// Set when the connection cannot carry another request: it closes once `out` is written.
+    pub closing: bool,
 }
 
 impl Conn {
@@ -39,7 +51,41 @@ impl Conn {
             head_since: None,
             remote: None,
             served: false,
+            out: Vec::new(),
+            closing: false,
         }
+    }
+
+    /// Whether a body of `len` bytes (with its head) may wait in `out` to be written later.
+    pub fn holds(&self, len: usize) -> bool {
+        self.out.len() + len <= OUT_LIMIT
+    }
+
+    /// Writes what `out` holds, then `parts`, in order and in as few syscalls as the kernel
+    /// allows. Call without the GIL.
+    pub fn write(&mut self, parts: &[&[u8]], deadline: Deadline) -> io::Result<()> {
+        let written = match parts.len() {
+            _ if self.out.is_empty() => write_all(&mut self.stream, parts, deadline),
+            n if n < 5 => {
+                let mut all: [&[u8]; 5] = [&[]; 5];
+                all[0] = &self.out;
+                all[1..=n].copy_from_slice(parts);
+                write_all(&mut self.stream, &all[..=n], deadline)
+            }
+            _ => write_all(&mut self.stream, &[&self.out], deadline)
+                .and_then(|()| write_all(&mut self.stream, parts, deadline)),
+        };
+        self.out.clear();
+        written
+    }
+
+    /// Writes the responses held in `out`; the connection back when it can carry another
+    /// request, else None (it is closed). Call without the GIL.
+    pub fn send_out(mut self, timeout: Duration) -> Option<Self> {
+        if !self.out.is_empty() && self.write(&[], Deadline::after(timeout)).is_err() {
+            return None;
+        }
+        (!self.closing).then_some(self)
     }
 
     /// The bytes not consumed yet.

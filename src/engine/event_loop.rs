@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use super::conn::Conn;
 use super::io::{read_ready, Ready};
 use super::listener::Listener;
-use super::parse::parse_head;
+use super::parse::{parse_head, RequestHead};
 use super::pool::{Job, Pool};
 use super::request::{refuse, serve_pipelined, Settings};
 use super::serve::Engine;
@@ -30,6 +30,19 @@ use super::stop::Stop;
 /// Connections have the tokens of their slots; listeners and the waker sit far above.
 const WAKER: Token = Token(usize::MAX);
 const LISTENERS: usize = usize::MAX / 2;
+
+/// The longest the loop serves requests under one hold of the GIL before it writes what they
+/// answered and lets other threads run.
+const SERVE_BUDGET: Duration = Duration::from_millis(2);
+
+/// A connection with a complete request head, to be served in this round of the loop.
+struct Due {
+    slot: usize,
+    conn: Conn,
+    head: RequestHead,
+    /// Whether the peer has closed its side after sending.
+    eof: bool,
+}
 
 /// How `run` ended, which says what becomes of the requests still on the workers.
 pub enum Ended {
@@ -58,6 +71,8 @@ pub struct EventLoop {
     pub pool: Option<Pool>,
     /// Set once a graceful stop began.
     draining: bool,
+    /// The connections to serve in this round (see [`EventLoop::serve_due`]).
+    due: Vec<Due>,
 }
 
 impl EventLoop {
@@ -90,6 +105,7 @@ impl EventLoop {
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
             draining: false,
+            due: Vec::new(),
         })
     }
 
@@ -131,8 +147,9 @@ impl EventLoop {
             if self.settings.stop.get() == Stop::Now {
                 return Ok(Ended::Finished);
             }
-            if interrupted || events.is_empty() || last_check.elapsed() >= interval {
-                last_check = Instant::now();
+            let now = Instant::now();
+            if interrupted || events.is_empty() || now.duration_since(last_check) >= interval {
+                last_check = now;
                 let stop = Python::attach(|py| -> PyResult<bool> {
                     py.check_signals()?;
                     match should_stop {
@@ -146,14 +163,15 @@ impl EventLoop {
             }
             for event in events.iter() {
                 match event.token() {
-                    WAKER => self.take_back()?,
+                    WAKER => self.take_back(now),
                     Token(t) if t >= LISTENERS => self.accept(t - LISTENERS),
-                    Token(slot) => self.readable(slot)?,
+                    Token(slot) => self.readable(slot),
                 }
             }
-            if last_sweep.elapsed() >= Duration::from_secs(1) {
-                last_sweep = Instant::now();
-                self.sweep();
+            self.serve_due()?;
+            if now.duration_since(last_sweep) >= Duration::from_secs(1) {
+                last_sweep = now;
+                self.sweep(now);
             }
         }
     }
@@ -172,10 +190,10 @@ impl EventLoop {
         );
         for slot in 0..self.conns.len() {
             if self.conns[slot].is_some() {
-                self.readable(slot)?;
+                self.readable(slot);
             }
         }
-        Ok(())
+        self.serve_due()
     }
 
     fn accept(&mut self, index: usize) {
@@ -229,11 +247,12 @@ impl EventLoop {
         self.open -= 1;
     }
 
-    /// Reads what arrived on a connection and serves the requests that are complete. An error is
-    /// one that must stop the server.
-    fn readable(&mut self, slot: usize) -> PyResult<()> {
+    /// Reads what arrived on a connection (without the GIL). A connection whose next request
+    /// head is complete goes to a worker, or into `due` to be served with the others of this
+    /// round; one that has sent something malformed is answered and closed.
+    fn readable(&mut self, slot: usize) {
         let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
-            return Ok(());
+            return;
         };
         let mut eof = false;
         loop {
@@ -246,83 +265,126 @@ impl EventLoop {
                 Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
             }
         }
-        loop {
-            if conn.pending().is_empty() {
-                break;
-            }
+        if !conn.pending().is_empty() {
             match parse_head(conn.pending(), &self.settings.limits) {
                 Ok(None) => {
                     conn.head_since.get_or_insert_with(Instant::now);
-                    break;
                 }
                 Ok(Some((head, len))) => {
                     conn.consume(len);
                     conn.head_since = None;
-                    if let Some(pool) = &self.pool {
+                    match &self.pool {
                         // The slot stays taken until the worker gives the connection back.
-                        pool.submit(Job { slot, conn, head });
-                        return Ok(());
+                        Some(pool) => pool.submit(Job { slot, conn, head }),
+                        None => self.due.push(Due {
+                            slot,
+                            conn,
+                            head,
+                            eof,
+                        }),
                     }
-                    let settings = self.settings.clone();
-                    let served = Python::attach(|py| serve_pipelined(py, &settings, conn, head));
-                    match served {
-                        Ok(Some(back)) => {
-                            conn = back;
-                            conn.served = true;
-                            conn.idle_since = Instant::now();
-                        }
-                        Ok(None) => {
-                            self.release(slot);
-                            return Ok(());
-                        }
-                        Err(e) => {
-                            self.release(slot);
-                            return Err(e);
-                        }
-                    }
+                    return;
                 }
                 Err(e) => {
                     refuse(&mut conn, e);
                     self.release(slot);
-                    return Ok(());
+                    return;
                 }
             }
         }
-        // Draining, a connection that has been answered and holds nothing of a next request is
-        // done with; one with part of a request waits for the rest, and one just accepted for
-        // its first request (it was meant for this server: closing it would lose that request).
+        self.keep_or_release(slot, conn, eof);
+    }
+
+    /// Puts a connection back to wait for its next request, unless it is done with: the peer
+    /// closed it or, draining, it has been answered and holds nothing of a next request (one
+    /// with part of a request waits for the rest, and one just accepted for its first request:
+    /// it was meant for this server, and closing it would lose that request).
+    fn keep_or_release(&mut self, slot: usize, conn: Conn, eof: bool) {
         if eof || (self.draining && conn.served && conn.pending().is_empty()) {
             self.release(slot);
         } else {
             self.conns[slot] = Some(conn);
         }
-        Ok(())
+    }
+
+    /// Serves the connections of `due` (and the requests pipelined on each) under one hold of
+    /// the GIL, then writes their responses without it; the GIL is handed over, and what is
+    /// written so far goes out, at least every `SERVE_BUDGET`. An error is one that must stop
+    /// the server.
+    fn serve_due(&mut self) -> PyResult<()> {
+        let mut failed = None;
+        while !self.due.is_empty() && failed.is_none() {
+            let settings = self.settings.clone();
+            let mut due = std::mem::take(&mut self.due).into_iter();
+            let mut served = Vec::with_capacity(due.len());
+            Python::attach(|py| {
+                let start = Instant::now();
+                for d in due.by_ref() {
+                    let (slot, eof) = (d.slot, d.eof);
+                    match serve_pipelined(py, &settings, d.conn, d.head) {
+                        Ok(conn) => served.push((slot, conn, eof)),
+                        Err(e) => {
+                            self.release(slot);
+                            failed = Some(e);
+                            return;
+                        }
+                    }
+                    if start.elapsed() >= SERVE_BUDGET {
+                        return;
+                    }
+                }
+            });
+            // What was not served this time waits for the next turn (or, after an error, is
+            // closed); `due` took nothing new meanwhile.
+            self.due = due.collect();
+            let now = Instant::now();
+            for (slot, conn, eof) in served {
+                match conn.and_then(|conn| conn.send_out(settings.timeout)) {
+                    Some(mut conn) => {
+                        conn.served = true;
+                        conn.idle_since = now;
+                        if !conn.pending().is_empty() {
+                            conn.head_since.get_or_insert(now);
+                        }
+                        self.keep_or_release(slot, conn, eof);
+                    }
+                    None => self.release(slot),
+                }
+            }
+        }
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                for d in std::mem::take(&mut self.due) {
+                    self.release(d.slot);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Takes back the connections the workers are done with, and reads on at once: requests may
     /// have arrived while a worker had the connection.
-    fn take_back(&mut self) -> PyResult<()> {
+    fn take_back(&mut self, now: Instant) {
         let Some(pool) = &self.pool else {
-            return Ok(());
+            return;
         };
         for (slot, conn) in pool.returned() {
             match conn {
                 Some(mut conn) => {
                     conn.served = true;
-                    conn.idle_since = Instant::now();
+                    conn.idle_since = now;
                     self.conns[slot] = Some(conn);
-                    self.readable(slot)?;
+                    self.readable(slot);
                 }
                 None => self.release(slot),
             }
         }
-        Ok(())
     }
 
     /// Closes connections idle past the keep-alive timeout, and those whose request head has
     /// not arrived in time (so slow clients cannot hold the server).
-    fn sweep(&mut self) {
-        let now = Instant::now();
+    fn sweep(&mut self, now: Instant) {
         for slot in 0..self.conns.len() {
             let Some(conn) = self.conns[slot].as_ref() else {
                 continue;

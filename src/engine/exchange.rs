@@ -7,11 +7,11 @@
 //! back and those objects see an empty body.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
-use super::io::{read_at_most, read_slice, read_some, write_all};
+use super::io::{read_at_most, read_slice, read_some, Deadline};
 use super::parse::{BodyFraming, RequestHead, Version};
 use super::request::Settings;
 
@@ -67,8 +67,8 @@ pub struct Exchange {
     settings: std::sync::Arc<Settings>,
 }
 
-fn deadline(timeout: Duration) -> Option<Instant> {
-    Some(Instant::now() + timeout)
+fn deadline(timeout: Duration) -> Deadline {
+    Deadline::after(timeout)
 }
 
 impl Exchange {
@@ -208,11 +208,7 @@ impl Exchange {
         if self.continue_pending {
             self.continue_pending = false;
             if let Some(conn) = self.conn.as_mut() {
-                write_all(
-                    &mut conn.stream,
-                    &[b"HTTP/1.1 100 Continue\r\n\r\n"],
-                    deadline(self.timeout),
-                )?;
+                conn.write(&[b"HTTP/1.1 100 Continue\r\n\r\n"], deadline(self.timeout))?;
             }
         }
         let timeout = self.timeout;
@@ -456,9 +452,21 @@ impl Exchange {
         out
     }
 
+    /// Whether [`send`](Self::send) of `len` bytes would only put the response in the
+    /// connection's `out`, to be written later (so the caller may keep the GIL): a whole
+    /// response, small, whose request body has been read.
+    pub fn defers(&self, len: usize, one_chunk: bool) -> bool {
+        one_chunk
+            && !self.response.headers_sent
+            && self.body_done()
+            && self.conn.as_ref().is_some_and(|c| c.holds(len))
+    }
+
     /// Sends a body chunk, preceded by the head when it has not gone yet. `one_chunk` says the
-    /// application's result is this single chunk, so its length can frame the response.
+    /// application's result is this single chunk, so its length can frame the response. When
+    /// [`defers`](Self::defers) says so, the bytes only go into the connection's `out`.
     pub fn send(&mut self, data: &[u8], one_chunk: bool) -> io::Result<()> {
+        let defer = self.defers(data.len(), one_chunk);
         self.response.bytes_sent += data.len() as u64;
         let mut head = Vec::new();
         if !self.response.headers_sent {
@@ -467,15 +475,9 @@ impl Exchange {
             self.response.headers_sent = true;
         }
         let body: &[u8] = if self.head_only { &[] } else { data };
-        let deadline = deadline(self.timeout);
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the response is already finished",
-            ));
-        };
-        let result = match self.response.framing {
-            Framing::NoBody => write_all(&mut conn.stream, &[&head], deadline),
+        let size;
+        let parts: [&[u8]; 4] = match self.response.framing {
+            Framing::NoBody => [&head, &[], &[], &[]],
             Framing::Length(n) => {
                 let room = n.saturating_sub(self.response.written);
                 let part = &body[..body.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
@@ -484,20 +486,26 @@ impl Exchange {
                     self.keep_alive = false;
                 }
                 self.response.written += part.len() as u64;
-                write_all(&mut conn.stream, &[&head, part], deadline)
+                [&head, part, &[], &[]]
             }
             Framing::Chunked if !body.is_empty() => {
-                let size = format!("{:x}\r\n", body.len());
-                write_all(
-                    &mut conn.stream,
-                    &[&head, size.as_bytes(), body, b"\r\n"],
-                    deadline,
-                )
+                size = format!("{:x}\r\n", body.len());
+                [&head, size.as_bytes(), body, b"\r\n"]
             }
-            Framing::Chunked | Framing::Close => {
-                write_all(&mut conn.stream, &[&head, body], deadline)
-            }
+            Framing::Chunked | Framing::Close => [&head, body, &[], &[]],
         };
+        let timeout = self.timeout;
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the response is already finished",
+            ));
+        };
+        if defer {
+            parts.iter().for_each(|p| conn.out.extend_from_slice(p));
+            return Ok(());
+        }
+        let result = conn.write(&parts, deadline(timeout));
         if result.is_err() {
             self.broken = true;
         }
@@ -528,7 +536,7 @@ impl Exchange {
                 "the response is already finished",
             ));
         };
-        let sent = write_all(&mut conn.stream, &[&head], deadline);
+        let sent = conn.write(&[&head], deadline);
         if sent.is_err() {
             self.broken = true;
         }
@@ -578,9 +586,7 @@ impl Exchange {
             return Ok(());
         };
         match self.response.framing {
-            Framing::Chunked if !self.head_only => {
-                write_all(&mut conn.stream, &[b"0\r\n\r\n"], deadline)
-            }
+            Framing::Chunked if !self.head_only => conn.write(&[b"0\r\n\r\n"], deadline),
             Framing::Length(n) if self.response.written < n && !self.head_only => {
                 // The application sent less than it declared: the client would wait forever.
                 self.keep_alive = false;

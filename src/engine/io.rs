@@ -6,19 +6,53 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::stream::Stream;
 
+/// When a blocking read or write gives up. A timeout starts counting the first time the call
+/// has to wait: the clock is read only then, never on the common path where the socket is ready.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    timeout: Option<Duration>,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    /// `timeout` after the call first waits.
+    pub fn after(timeout: Duration) -> Self {
+        Deadline {
+            timeout: Some(timeout),
+            at: None,
+        }
+    }
+
+    /// A fixed instant.
+    pub fn at(at: Instant) -> Self {
+        Deadline {
+            timeout: None,
+            at: Some(at),
+        }
+    }
+
+    /// The instant, fixed now if it was not yet; None: no limit.
+    fn instant(&mut self) -> Option<Instant> {
+        if self.at.is_none() {
+            self.at = self.timeout.map(|t| Instant::now() + t);
+        }
+        self.at
+    }
+}
+
 /// Waits until `fd` is readable (or writable), or the deadline passes.
-fn wait(fd: RawFd, writable: bool, deadline: Option<Instant>) -> io::Result<()> {
+fn wait(fd: RawFd, writable: bool, deadline: &mut Deadline) -> io::Result<()> {
     let events = if writable {
         libc::POLLOUT
     } else {
         libc::POLLIN
     };
     loop {
-        let timeout_ms = match deadline {
+        let timeout_ms = match deadline.instant() {
             None => -1,
             Some(d) => {
                 let now = Instant::now();
@@ -78,13 +112,13 @@ pub fn wait_any_readable(fds: &[RawFd], deadline: Instant) -> bool {
 }
 
 /// Waits until `fd` is writable or the deadline passes.
-pub fn wait_writable(fd: RawFd, deadline: Option<Instant>) -> io::Result<()> {
+pub fn wait_writable(fd: RawFd, deadline: &mut Deadline) -> io::Result<()> {
     wait(fd, true, deadline)
 }
 
 /// Writes all of `data` to a raw descriptor.
 #[cfg(not(target_os = "linux"))]
-pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: Option<Instant>) -> io::Result<()> {
+pub fn write_fd(fd: RawFd, mut data: &[u8], mut deadline: Deadline) -> io::Result<()> {
     while !data.is_empty() {
         // SAFETY: `data` is valid for its length; the descriptor is open.
         let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
@@ -94,7 +128,7 @@ pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: Option<Instant>) -> io::Re
         }
         let err = io::Error::last_os_error();
         match err.kind() {
-            io::ErrorKind::WouldBlock => wait(fd, true, deadline)?,
+            io::ErrorKind::WouldBlock => wait(fd, true, &mut deadline)?,
             io::ErrorKind::Interrupted => {}
             _ => return Err(err),
         }
@@ -103,11 +137,7 @@ pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: Option<Instant>) -> io::Re
 }
 
 /// Writes all of `parts`, in order, in as few syscalls as the kernel allows.
-pub fn write_all(
-    stream: &mut Stream,
-    parts: &[&[u8]],
-    deadline: Option<Instant>,
-) -> io::Result<()> {
+pub fn write_all(stream: &mut Stream, parts: &[&[u8]], mut deadline: Deadline) -> io::Result<()> {
     let mut index = 0;
     let mut offset = 0;
     loop {
@@ -147,7 +177,7 @@ pub fn write_all(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream.as_raw_fd(), true, deadline)?
+                wait(stream.as_raw_fd(), true, &mut deadline)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -172,11 +202,7 @@ fn recv_into(fd: RawFd, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
 
 /// Reads what the socket has (at least one byte, or 0 at end of stream) onto the end of `buf`,
 /// waiting for it until the deadline.
-pub fn read_some(
-    stream: &mut Stream,
-    buf: &mut Vec<u8>,
-    deadline: Option<Instant>,
-) -> io::Result<usize> {
+pub fn read_some(stream: &mut Stream, buf: &mut Vec<u8>, deadline: Deadline) -> io::Result<usize> {
     read_at_most(stream, buf, 64 * 1024, deadline)
 }
 
@@ -185,18 +211,14 @@ pub fn read_at_most(
     stream: &mut Stream,
     buf: &mut Vec<u8>,
     max: usize,
-    deadline: Option<Instant>,
+    deadline: Deadline,
 ) -> io::Result<usize> {
     read_waiting(stream, deadline, |s| recv_into(s.as_raw_fd(), buf, max))
 }
 
 /// Reads what the socket has (at least one byte, or 0 at end of stream) into `dst`, waiting for
 /// it until the deadline.
-pub fn read_slice(
-    stream: &mut Stream,
-    dst: &mut [u8],
-    deadline: Option<Instant>,
-) -> io::Result<usize> {
+pub fn read_slice(stream: &mut Stream, dst: &mut [u8], deadline: Deadline) -> io::Result<usize> {
     read_waiting(stream, deadline, |s| s.read(dst))
 }
 
@@ -204,14 +226,14 @@ pub fn read_slice(
 /// deadline) each time it has nothing, and again when a signal interrupted it.
 fn read_waiting(
     stream: &mut Stream,
-    deadline: Option<Instant>,
+    mut deadline: Deadline,
     mut read: impl FnMut(&mut Stream) -> io::Result<usize>,
 ) -> io::Result<usize> {
     loop {
         match read(stream) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream.as_raw_fd(), false, deadline)?
+                wait(stream.as_raw_fd(), false, &mut deadline)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

@@ -287,13 +287,22 @@ pub fn send(
     }
     unencodable_head(py, exchange)?;
     let bytes = data.as_bytes();
+    let sent = {
+        let mut x = exchange.lock();
+        // A small whole response is only copied to the connection's `out`: no syscall, so the
+        // GIL stays, and the event loop writes it once the GIL is gone.
+        x.defers(bytes.len(), one_chunk)
+            .then(|| x.send(bytes, one_chunk))
+    };
     let (ptr, len) = (bytes.as_ptr() as usize, bytes.len());
     let exchange = exchange.clone();
-    let sent = py.detach(move || {
-        // SAFETY: a bytes object is immutable, and the caller's `data` reference keeps this one
-        // alive until we return, so its buffer stays valid and unchanged without the GIL.
-        let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
-        exchange.lock().send(data, one_chunk)
+    let sent = sent.unwrap_or_else(|| {
+        py.detach(move || {
+            // SAFETY: a bytes object is immutable, and the caller's `data` reference keeps this one
+            // alive until we return, so its buffer stays valid and unchanged without the GIL.
+            let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
+            exchange.lock().send(data, one_chunk)
+        })
     });
     sent.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotConnected => {

@@ -69,12 +69,13 @@ impl Pool {
                     };
                     // Signals reach only the main thread; anything else that would stop the
                     // server is reported here, and the connection closed.
-                    let back = Python::attach(|py| {
+                    let served = Python::attach(|py| {
                         serve_pipelined(py, &settings, job.conn, job.head).unwrap_or_else(|e| {
                             e.print(py);
                             None
                         })
                     });
+                    let back = served.and_then(|conn| conn.send_out(settings.timeout));
                     returned.lock().push((job.slot, back));
                     let _ = waker.wake();
                 })?;

@@ -14,10 +14,10 @@ use super::conn::Conn;
 use super::environ::{self, Peer};
 use super::exchange::Exchange;
 use super::forwarded::{self, Forwarded, TrustedProxies};
-use super::io::write_all;
+use super::io::Deadline;
 use super::limits::Limits;
 use super::objects::{send, Input, Shared, StartResponse};
-use super::parse::{parse_head, ParseError, RequestHead};
+use super::parse::{parse_head, BodyFraming, ParseError, RequestHead};
 use super::sendfile;
 use super::stop::StopSignal;
 
@@ -48,8 +48,9 @@ const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the adminis
 /// The most of an unread request body we read and drop to keep the connection.
 const DISCARD_LIMIT: usize = 1024 * 1024;
 
-/// What serving gives back: the connection when it can carry another request (else None), or
-/// an exception that must stop the server (see [`serve`]).
+/// What serving gives back: the connection, with the responses it holds back in `out` still to
+/// be written ([`Conn::send_out`]) and `closing` set when it cannot carry another request; None
+/// when it is gone already; or an exception that must stop the server (see [`serve`]).
 pub type Served = PyResult<Option<Conn>>;
 
 /// Serves the request `head` and then any complete requests pipelined behind it.
@@ -63,13 +64,22 @@ pub fn serve_pipelined(
         return Ok(None);
     };
     loop {
-        if conn.pending().is_empty() {
+        if conn.closing || conn.pending().is_empty() {
             return Ok(Some(conn));
         }
         match parse_head(conn.pending(), &settings.limits) {
             Ok(None) => return Ok(Some(conn)),
             Ok(Some((head, len))) => {
                 conn.consume(len);
+                let has_body = !matches!(head.body, BodyFraming::None | BodyFraming::Length(0));
+                if has_body && !conn.out.is_empty() {
+                    // The answers so far go out before this request's body is read: a client
+                    // may wait for them before it sends the body.
+                    conn = match py.detach(|| conn.send_out(settings.timeout)) {
+                        Some(conn) => conn,
+                        None => return Ok(None),
+                    };
+                }
                 let Some(back) = serve(py, settings, conn, head)? else {
                     return Ok(None);
                 };
@@ -95,7 +105,8 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-/// Answers a request that could not be parsed; the connection is closed after it.
+/// Answers a request that could not be parsed, after the responses `conn` holds; the connection
+/// is closed after it. Call without the GIL.
 pub fn refuse(conn: &mut Conn, err: ParseError) {
     let code = err.status();
     log::info!("refused a request from {}: {code} {err}", conn.peer);
@@ -105,12 +116,8 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
         reason(code),
         body.len()
     );
-    let deadline = Some(std::time::Instant::now() + Duration::from_secs(2));
-    let _ = write_all(
-        &mut conn.stream,
-        &[head.as_bytes(), body.as_bytes()],
-        deadline,
-    );
+    let deadline = Deadline::after(Duration::from_secs(2));
+    let _ = conn.write(&[head.as_bytes(), body.as_bytes()], deadline);
 }
 
 /// Serves one request. Whatever the application raises is its own error (logged, the 500 page);
@@ -165,9 +172,12 @@ pub fn serve(
     let finish = move || {
         let mut x = finished.lock();
         let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
-        let conn = x.conn.take();
+        let conn = x.conn.take().map(|mut conn| {
+            conn.closing = !done;
+            conn
+        });
         let status = x.response.status.clone().unwrap_or_default();
-        (conn.filter(|_| done), status, x.response.bytes_sent)
+        (conn, status, x.response.bytes_sent)
     };
     // The GIL goes only when finishing has socket I/O to do (a last chunk, a head, a body to
     // read and drop); a response sent whole needs none.

@@ -61,7 +61,7 @@ fn copy(
     let mut off =
         libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut left = len;
-    let deadline = Some(std::time::Instant::now() + timeout);
+    let mut deadline = super::io::Deadline::after(timeout);
     while left > 0 {
         let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
         // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
@@ -77,7 +77,7 @@ fn copy(
             _ => {
                 let err = io::Error::last_os_error();
                 match err.kind() {
-                    io::ErrorKind::WouldBlock => super::io::wait_writable(socket, deadline)?,
+                    io::ErrorKind::WouldBlock => super::io::wait_writable(socket, &mut deadline)?,
                     io::ErrorKind::Interrupted => {}
                     _ => return Err(err),
                 }
@@ -98,7 +98,7 @@ fn copy(
     // No sendfile(2) of the Linux kind: pread and write, still without the GIL.
     let mut buf = vec![0u8; 256 * 1024];
     let (mut off, mut left) = (offset, len);
-    let deadline = Some(std::time::Instant::now() + timeout);
+    let deadline = super::io::Deadline::after(timeout);
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         // SAFETY: `buf` has room for `want` bytes; the descriptor is open.

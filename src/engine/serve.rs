@@ -15,7 +15,7 @@ use pyo3::types::{PyDict, PyFrozenSet, PyString};
 use super::conn::Conn;
 use super::event_loop::{Ended, EventLoop};
 use super::forwarded::TrustedProxies;
-use super::io::wait_any_readable;
+use super::io::{wait_any_readable, Deadline};
 use super::limits::Limits;
 use super::listener::{self, Family, Listener};
 use super::parse::parse_head;
@@ -261,8 +261,11 @@ impl Engine {
                 }
                 Err(e) => return Some(Err(e)),
                 Ok(None) => {
-                    match super::io::read_some(&mut conn.stream, &mut conn.buf, Some(head_deadline))
-                    {
+                    match super::io::read_some(
+                        &mut conn.stream,
+                        &mut conn.buf,
+                        Deadline::at(head_deadline),
+                    ) {
                         Ok(0) | Err(_) => return None,
                         Ok(_) => {}
                     }
@@ -273,7 +276,9 @@ impl Engine {
             Some(Ok(mut head)) => {
                 // One request per handle_request(), as in the stdlib: say that the connection ends.
                 head.keep_alive = false;
-                drop(request::serve(py, &settings, conn, head)?);
+                if let Some(conn) = request::serve(py, &settings, conn, head)? {
+                    py.detach(|| drop(conn.send_out(settings.timeout)));
+                }
             }
             Some(Err(e)) => py.detach(|| refuse(&mut conn, e)),
             None => {}
