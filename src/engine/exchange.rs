@@ -541,6 +541,8 @@ impl Exchange {
             self.broken = true;
         }
         sent?;
+        // The file's bytes are the connection's next write.
+        conn.before_next_write();
         let fd = conn.stream.as_raw_fd();
         match self.response.framing {
             _ if self.head_only => Ok(None),

@@ -115,8 +115,9 @@ impl Listener {
     pub fn accept(&self) -> io::Result<(Stream, ClientAddr)> {
         match self {
             Listener::Tcp(l) => {
+                // TCP_NODELAY is set later, and only on a connection that writes twice (see
+                // `Conn::write`): one whole response per connection never needs it.
                 let (stream, peer) = l.accept()?;
-                let _ = stream.set_nodelay(true);
                 Ok((Stream::Tcp(stream), ClientAddr::Ip(peer)))
             }
             Listener::Unix(l) => {
