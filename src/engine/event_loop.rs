@@ -11,6 +11,7 @@
 //! connections are closed; requests on the workers are waited for. The loop returns when no
 //! connection is left, or at the deadline.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ pub struct EventLoop {
     /// Set once a graceful stop began.
     draining: bool,
     /// The connections to serve in this round (see [`EventLoop::serve_due`]).
-    due: Vec<Due>,
+    due: VecDeque<Due>,
 }
 
 impl EventLoop {
@@ -105,7 +106,7 @@ impl EventLoop {
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
             draining: false,
-            due: Vec::new(),
+            due: VecDeque::new(),
         })
     }
 
@@ -276,7 +277,7 @@ impl EventLoop {
                     match &self.pool {
                         // The slot stays taken until the worker gives the connection back.
                         Some(pool) => pool.submit(Job { slot, conn, head }),
-                        None => self.due.push(Due {
+                        None => self.due.push_back(Due {
                             slot,
                             conn,
                             head,
@@ -315,11 +316,13 @@ impl EventLoop {
         let mut failed = None;
         while !self.due.is_empty() && failed.is_none() {
             let settings = self.settings.clone();
-            let mut due = std::mem::take(&mut self.due).into_iter();
+            // Taken out while the GIL is held, and put back with its capacity and what was not
+            // served this time.
+            let mut due = std::mem::take(&mut self.due);
             let mut served = Vec::with_capacity(due.len());
             Python::attach(|py| {
                 let start = Instant::now();
-                for d in due.by_ref() {
+                while let Some(d) = due.pop_front() {
                     let (slot, eof) = (d.slot, d.eof);
                     match serve_pipelined(py, &settings, d.conn, d.head) {
                         Ok(conn) => served.push((slot, conn, eof)),
@@ -336,7 +339,7 @@ impl EventLoop {
             });
             // What was not served this time waits for the next turn (or, after an error, is
             // closed); `due` took nothing new meanwhile.
-            self.due = due.collect();
+            self.due = due;
             let now = Instant::now();
             for (slot, conn, eof) in served {
                 match conn.and_then(|conn| conn.send_out(settings.timeout)) {

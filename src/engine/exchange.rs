@@ -379,8 +379,8 @@ impl Exchange {
 
     // --- the response --------------------------------------------------------------------------
 
-    fn head(&mut self, one_chunk: Option<u64>, date: &str) -> Vec<u8> {
-        let status = self.response.status.clone().unwrap_or_default();
+    fn head(&mut self, one_chunk: Option<u64>, out: &mut Vec<u8>) {
+        let status = self.response.status.as_deref().unwrap_or_default();
         let code: u16 = status.get(..3).and_then(|c| c.parse().ok()).unwrap_or(500);
         let mut declared = None;
         let (mut has_date, mut has_server) = (false, false);
@@ -415,30 +415,31 @@ impl Exchange {
             self.keep_alive = false;
         }
         self.response.framing = framing;
-        let mut out = Vec::with_capacity(256);
         out.extend_from_slice(b"HTTP/1.1 ");
-        latin1_into(&mut out, &status);
+        latin1_into(out, self.response.status.as_deref().unwrap_or_default());
         out.extend_from_slice(b"\r\n");
         // Date and Server first, then the application's headers: the stdlib's order.
         if !has_date {
             out.extend_from_slice(b"Date: ");
-            out.extend_from_slice(date.as_bytes());
+            crate::handlers::date::push_http_date_now(out);
             out.extend_from_slice(b"\r\n");
         }
         if !has_server {
             out.extend_from_slice(b"Server: ");
-            latin1_into(&mut out, &self.settings.server_software);
+            latin1_into(out, &self.settings.server_software);
             out.extend_from_slice(b"\r\n");
         }
         for (name, value) in &self.response.headers {
-            latin1_into(&mut out, name);
+            latin1_into(out, name);
             out.extend_from_slice(b": ");
-            latin1_into(&mut out, value);
+            latin1_into(out, value);
             out.extend_from_slice(b"\r\n");
         }
         match framing {
             Framing::Length(n) if declared.is_none() => {
-                out.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes());
+                out.extend_from_slice(b"Content-Length: ");
+                push_decimal(out, n);
+                out.extend_from_slice(b"\r\n");
             }
             Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
             _ => {}
@@ -449,7 +450,6 @@ impl Exchange {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out
     }
 
     /// Whether [`send`](Self::send) of `len` bytes would only put the response in the
@@ -468,16 +468,22 @@ impl Exchange {
     pub fn send(&mut self, data: &[u8], one_chunk: bool) -> io::Result<()> {
         let defer = self.defers(data.len(), one_chunk);
         self.response.bytes_sent += data.len() as u64;
-        let mut head = Vec::new();
+        // A deferred response is made right in the connection's `out`; else the head, if it is
+        // still to go, is made in a buffer of its own.
+        let mut head = match self.conn.as_mut() {
+            Some(conn) if defer => std::mem::take(&mut conn.out),
+            _ => Vec::new(),
+        };
         if !self.response.headers_sent {
             let length = one_chunk.then_some(data.len() as u64);
-            head = self.head(length, &crate::handlers::date::http_date_now());
+            head.reserve(256);
+            self.head(length, &mut head);
             self.response.headers_sent = true;
         }
         let body: &[u8] = if self.head_only { &[] } else { data };
         let size;
-        let parts: [&[u8]; 4] = match self.response.framing {
-            Framing::NoBody => [&head, &[], &[], &[]],
+        let body_parts: [&[u8]; 3] = match self.response.framing {
+            Framing::NoBody => [&[], &[], &[]],
             Framing::Length(n) => {
                 let room = n.saturating_sub(self.response.written);
                 let part = &body[..body.len().min(usize::try_from(room).unwrap_or(usize::MAX))];
@@ -486,13 +492,13 @@ impl Exchange {
                     self.keep_alive = false;
                 }
                 self.response.written += part.len() as u64;
-                [&head, part, &[], &[]]
+                [part, &[], &[]]
             }
             Framing::Chunked if !body.is_empty() => {
                 size = format!("{:x}\r\n", body.len());
-                [&head, size.as_bytes(), body, b"\r\n"]
+                [size.as_bytes(), body, b"\r\n"]
             }
-            Framing::Chunked | Framing::Close => [&head, body, &[], &[]],
+            Framing::Chunked | Framing::Close => [body, &[], &[]],
         };
         let timeout = self.timeout;
         let Some(conn) = self.conn.as_mut() else {
@@ -502,9 +508,12 @@ impl Exchange {
             ));
         };
         if defer {
-            parts.iter().for_each(|p| conn.out.extend_from_slice(p));
+            body_parts.iter().for_each(|p| head.extend_from_slice(p));
+            conn.out = head;
             return Ok(());
         }
+        let [a, b, c] = body_parts;
+        let parts: [&[u8]; 4] = [&head, a, b, c];
         let result = conn.write(&parts, deadline(timeout));
         if result.is_err() {
             self.broken = true;
@@ -526,7 +535,8 @@ impl Exchange {
                 "the head has been sent",
             ));
         }
-        let head = self.head(Some(len), &crate::handlers::date::http_date_now());
+        let mut head = Vec::with_capacity(256);
+        self.head(Some(len), &mut head);
         self.response.headers_sent = true;
         self.response.bytes_sent += len;
         let deadline = deadline(self.timeout);
@@ -609,6 +619,21 @@ impl Exchange {
 
 /// Appends Latin-1 bytes of text already checked to be Latin-1 (a head that is not never gets
 /// here: see `Response::unencodable`); anything else would become '?'.
+/// Appends `n` in decimal, without the formatting machinery.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
 fn latin1_into(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
         out.extend_from_slice(text.as_bytes());
@@ -617,5 +642,19 @@ fn latin1_into(out: &mut Vec<u8>, text: &str) {
             text.chars()
                 .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 13, 65_536, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 }

@@ -60,6 +60,15 @@ pub fn http_date(secs: i64) -> String {
 
 /// The current `Date` header value, formatted once a second.
 pub fn http_date_now() -> String {
+    with_http_date_now(str::to_owned)
+}
+
+/// Appends the current `Date` header value to `out`, without making a String.
+pub fn push_http_date_now(out: &mut Vec<u8>) {
+    with_http_date_now(|date| out.extend_from_slice(date.as_bytes()));
+}
+
+fn with_http_date_now<T>(f: impl FnOnce(&str) -> T) -> T {
     static CACHE: Mutex<(i64, String)> = Mutex::new((i64::MIN, String::new()));
     let now = match SystemTime::now().duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
@@ -69,7 +78,7 @@ pub fn http_date_now() -> String {
     if cache.0 != now {
         *cache = (now, http_date(now));
     }
-    cache.1.clone()
+    f(&cache.1)
 }
 
 /// The whole second `time.gmtime` would use for a float or int timestamp in the ordinary range.
