@@ -11,6 +11,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use super::digits::{decimal, ip_text};
 use super::forwarded::{Forwarded, Scheme};
 use super::parse::{RequestHead, Version};
 use super::stream::ClientAddr;
@@ -166,8 +167,8 @@ impl Peer {
     pub fn new(py: Python<'_>, peer: &ClientAddr) -> Self {
         match peer {
             ClientAddr::Ip(a) => Peer {
-                addr: PyString::new(py, &a.ip().to_string()).unbind(),
-                port: Some(PyString::new(py, &a.port().to_string()).unbind()),
+                addr: PyString::new(py, &ip_text(a.ip())).unbind(),
+                port: Some(PyString::new(py, &decimal(a.port().into())).unbind()),
             },
             ClientAddr::Unix => Peer {
                 addr: intern!(py, "").clone().unbind(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::chunked::ChunkedDecoder;
 use super::conn::Conn;
+use super::digits::push_decimal;
 use super::io::{read_at_most, read_slice, read_some, Deadline};
 use super::parse::{BodyFraming, RequestHead, Version};
 use super::request::Settings;
@@ -619,21 +620,6 @@ impl Exchange {
 
 /// Appends Latin-1 bytes of text already checked to be Latin-1 (a head that is not never gets
 /// here: see `Response::unencodable`); anything else would become '?'.
-/// Appends `n` in decimal, without the formatting machinery.
-fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
 fn latin1_into(out: &mut Vec<u8>, text: &str) {
     if text.is_ascii() {
         out.extend_from_slice(text.as_bytes());
@@ -642,19 +628,5 @@ fn latin1_into(out: &mut Vec<u8>, text: &str) {
             text.chars()
                 .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_decimal;
-
-    #[test]
-    fn decimals() {
-        for n in [0, 7, 10, 13, 65_536, u64::MAX] {
-            let mut out = b"x".to_vec();
-            push_decimal(&mut out, n);
-            assert_eq!(out, format!("x{n}").into_bytes());
-        }
     }
 }

@@ -19,6 +19,8 @@ pub mod parse;
 #[cfg(unix)]
 mod conn;
 #[cfg(unix)]
+mod digits;
+#[cfg(unix)]
 mod environ;
 #[cfg(unix)]
 mod event_loop;

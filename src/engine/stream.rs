@@ -36,7 +36,7 @@ impl ClientAddr {
     /// `client_address` as `socketserver` gives it: `(host, port)`, `("", 0)` for a Unix peer.
     pub fn pair(&self) -> (String, u16) {
         match self {
-            ClientAddr::Ip(a) => (a.ip().to_string(), a.port()),
+            ClientAddr::Ip(a) => (super::digits::ip_text(a.ip()), a.port()),
             ClientAddr::Unix => (String::new(), 0),
         }
     }
