@@ -141,6 +141,34 @@ def test_pipelined_answers_go_out_before_a_body_is_awaited():
     assert [body for _, body in responses(last)] == [b"POST /3 body"]
 
 
+def test_a_request_pipelined_behind_a_large_body_is_served_without_more_traffic():
+    # While the first request keeps the server busy, a POST whose body is bigger than one read
+    # of the event loop and a GET behind it arrive whole. The app reads the body from the
+    # socket; the GET is already there then, and no readiness event is still to come for it.
+    # (70 KiB: more than one 64 KiB read, and less than the receive window, so all of it is
+    # there before the server reads any.)
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            time.sleep(0.3)
+        # Read to the body's exact end, as an app that trusts CONTENT_LENGTH does.
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode() + b" " + body]
+
+    body = b"y" * (70 * 1024)
+    with serving(app) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            time.sleep(0.1)
+            s.sendall(
+                b"POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
+                + body
+                + b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n"
+            )
+            data = read_until(s, 3, b"/after ")
+    assert [b for _, b in responses(data)] == [b"/slow ", b"/big " + body, b"/after "]
+
+
 def test_pipelined_answers_come_before_the_refusal_of_a_malformed_request():
     with serving(echo) as server:
         reply = exchange(

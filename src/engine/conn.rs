@@ -38,6 +38,11 @@ pub struct Conn {
     pub out: Vec<u8>,
     /// Set when the connection cannot carry another request: it closes once `out` is written.
     pub closing: bool,
+    /// Set when the socket may hold bytes the event loop has not been told about: its reads
+    /// stopped at a complete head before the socket was drained, or serving read the socket
+    /// itself. Readiness is edge-triggered, so the loop reads such a connection again after
+    /// serving it instead of waiting for an event that may not come.
+    pub undrained: bool,
     /// Whether anything has been written, and whether TCP_NODELAY is set (see [`Conn::write`]).
     written: bool,
     nodelay: bool,
@@ -56,6 +61,7 @@ impl Conn {
             served: false,
             out: Vec::new(),
             closing: false,
+            undrained: false,
             written: false,
             nodelay: false,
         }

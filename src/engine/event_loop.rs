@@ -256,13 +256,21 @@ impl EventLoop {
             return;
         };
         let mut eof = false;
+        conn.undrained = false;
         loop {
             match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
                 Ok(Ready::Eof) | Err(_) => {
                     eof = true;
                     break;
                 }
-                Ok(Ready::Read { drained: false }) => {}
+                Ok(Ready::Read { drained: false }) => {
+                    if has_whole_head(conn.pending()) {
+                        // The rest (a body, most likely) is read by whoever serves the request:
+                        // straight into its own buffers, not copied through this one.
+                        conn.undrained = true;
+                        break;
+                    }
+                }
                 Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
             }
         }
@@ -349,7 +357,14 @@ impl EventLoop {
                         if !conn.pending().is_empty() {
                             conn.head_since.get_or_insert(now);
                         }
-                        self.keep_or_release(slot, conn, eof);
+                        if conn.undrained && !eof {
+                            // No readiness event may come for what is already there: read it
+                            // now (which serves, keeps or closes the connection in turn).
+                            self.conns[slot] = Some(conn);
+                            self.readable(slot);
+                        } else {
+                            self.keep_or_release(slot, conn, eof);
+                        }
                     }
                     None => self.release(slot),
                 }
@@ -413,4 +428,9 @@ impl EventLoop {
             }
         }
     }
+}
+
+/// Whether `pending` starts with a whole request head (it holds the blank line that ends one).
+fn has_whole_head(pending: &[u8]) -> bool {
+    pending.windows(4).any(|w| w == b"\r\n\r\n")
 }

@@ -216,6 +216,7 @@ impl Exchange {
         let Some(conn) = self.conn.as_mut() else {
             return Ok(false);
         };
+        conn.undrained = true;
         if read_some(&mut conn.stream, &mut conn.buf, deadline(timeout))? == 0 {
             self.broken = true;
             return Err(io::Error::new(
@@ -274,6 +275,7 @@ impl Exchange {
                 {
                     let room =
                         (dst.len() - filled).min(usize::try_from(*left).unwrap_or(usize::MAX));
+                    conn.undrained = true;
                     let n = read_slice(
                         &mut conn.stream,
                         &mut dst[filled..filled + room],
@@ -320,6 +322,7 @@ impl Exchange {
         let room = (want - out.len())
             .min(usize::try_from(*left).unwrap_or(usize::MAX))
             .min(MOST);
+        conn.undrained = true;
         let n = read_at_most(&mut conn.stream, out, room, deadline(self.timeout))?;
         if n == 0 {
             self.broken = true;
