@@ -29,6 +29,15 @@ NUMERIC = ["rps", "p99_ms", "cpu_us", "server_cpu_s", "wrk_cpu_share", "hwm_kib"
            "open_seconds"]
 
 
+def _both_us(run):
+    """The server's and wrk's CPU time together per request, in µs: on loopback the kernel's TCP
+    work for a transfer is charged to whichever side happens to run it, so this is the figure
+    that compares the whole work of a transfer."""
+    if run.get("server_cpu_s") is None or run.get("wrk_cpu_s") is None or not run.get("requests"):
+        return None
+    return (run["server_cpu_s"] + run["wrk_cpu_s"]) / run["requests"] * 1e6
+
+
 def medians(runs):
     """{scenario: {server: summary}}: the median of each figure over the rounds that ran, errors
     summed; a pair none of whose rounds ran keeps the status and reason of its last round."""
@@ -47,6 +56,8 @@ def medians(runs):
                 for key in NUMERIC:
                     values = [r[key] for r in ok if r.get(key) is not None]
                     summary[key] = statistics.median(values) if values else None
+                both = [_both_us(r) for r in ok if _both_us(r) is not None]
+                summary["both_us"] = statistics.median(both) if both else None
                 summary["non2xx"] = sum(r.get("non2xx", 0) for r in ok)
                 errors = {}
                 for r in ok:
@@ -133,15 +144,18 @@ def _scenario_table(scenario, servers, per_server):
     file_unit = scenario == "file"
     cpu_head = "CPU ms/file" if file_unit else "CPU µs/req"
     mem = scenario in ("big", "file", "upload")
+    both_head = "server+wrk CPU " + ("ms/file" if file_unit else "µs/req")
     head = ["server", "req/s", "p99 ms", cpu_head] + (["peak RSS MiB"] if mem else []) + [
-        "errors", "wrk CPU", "ours/peer req/s", "ours/peer CPU"]
+        "errors", "wrk CPU", both_head, "ours/peer req/s", "ours/peer CPU"]
 
     def cells(server, name, m):
         cpu = m["cpu_us"] / 1000 if file_unit and m["cpu_us"] is not None else m["cpu_us"]
         row = [name, _num(m["rps"], ",.0f"), _num(m["p99_ms"], ".2f"), _cpu(m, cpu)]
         if mem:
             row.append(_num(m["hwm_kib"] / 1024 if m["hwm_kib"] else None, ".0f"))
-        row += [_errors(m), _load(m["wrk_cpu_share"])]
+        both = m.get("both_us")
+        both = both / 1000 if file_unit and both is not None else both
+        row += [_errors(m), _load(m["wrk_cpu_share"]), _num(both, ",.1f")]
         if _ok(ours) and server != OURS:
             row += [_ratio(ours["rps"], m["rps"]), _ratio(ours["cpu_us"], m["cpu_us"])]
         else:
@@ -268,7 +282,11 @@ def write_markdown(path, meta, runs, servers, scenarios, notes):
         f"used; at {WRK_BOUND:.0%} or more the figure is **wrk-bound** (the load generator's limit, "
         "not the server's). Ratios are ours/peer: above 1 for req/s and below 1 for CPU mean "
         "wsgiref-rs does better. Peak RSS is VmHWM summed over the server's processes. CPU figures "
-        "marked ~ rest on fewer than ten clock ticks of CPU time (coarse).",
+        "marked ~ rest on fewer than ten clock ticks of CPU time (coarse). \"server+wrk CPU\" adds "
+        "wrk's own CPU time to the server's, per request: on loopback the kernel's TCP work for a "
+        "transfer (copies, delivery, waking the reader) is charged to whichever side runs it, and "
+        "a server that keeps wrk busy pays less of it, so for big, file and upload this sum is the "
+        "fair comparison of the whole work.",
         "",
         "## Targets (issue 5)",
         "",
