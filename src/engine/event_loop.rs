@@ -257,6 +257,13 @@ impl EventLoop {
         };
         let mut eof = false;
         conn.undrained = false;
+        // What is pending now is no whole head (one would have been served), so a head's end
+        // can only be in what is read next, or straddle its start.
+        let mut scanned = conn.pending().len().saturating_sub(3);
+        let limits = &self.settings.limits;
+        let longest_head = limits
+            .max_request_line
+            .saturating_add(limits.max_header_bytes);
         loop {
             match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
                 Ok(Ready::Eof) | Err(_) => {
@@ -264,12 +271,15 @@ impl EventLoop {
                     break;
                 }
                 Ok(Ready::Read { drained: false }) => {
-                    if has_whole_head(conn.pending()) {
-                        // The rest (a body, most likely) is read by whoever serves the request:
-                        // straight into its own buffers, not copied through this one.
+                    let pending = conn.pending();
+                    // Enough to serve the request (the rest, a body most likely, is read by
+                    // whoever serves it, straight into its own buffers), or to refuse it.
+                    let new = pending.get(scanned..).unwrap_or_default();
+                    if has_whole_head(new) || pending.len() > longest_head {
                         conn.undrained = true;
                         break;
                     }
+                    scanned = pending.len().saturating_sub(3);
                 }
                 Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
             }
