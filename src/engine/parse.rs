@@ -20,10 +20,9 @@
 //! - Content-Length: each field line may be a comma list; every element must
 //!   be 1*DIGIT and all of them the same number (`5, 5` and `05` are 5),
 //!   else 400.
-//! - An absolute-form target (`http://host/p?q`) gives the path and query of
-//!   its origin part (`/p`, `q`; an empty path is `/`); the authority is not
-//!   kept apart (it stays in `target`). Other targets (`/p?q`, `*`,
-//!   `host:443`) split at the first `?`.
+//! - The request-target is kept as sent, in any form: the environ splits it
+//!   as the standard library does (an absolute-form `http://host/p?q` gives
+//!   PATH_INFO `http://host/p`, as there).
 //! - A missing or repeated Host field is not refused: the standard library
 //!   does not refuse it either.
 
@@ -73,11 +72,6 @@ pub struct RequestHead {
     pub method: String,
     /// The request-target, raw bytes as sent.
     pub target: Vec<u8>,
-    /// The path part of the target (before the first `?`), still
-    /// percent-encoded.
-    pub path: Vec<u8>,
-    /// The query (after the first `?`, without it); empty when there is none.
-    pub query: Vec<u8>,
     /// The HTTP-version of the request line.
     pub version: Version,
     /// The header fields in order, names in their original case, values
@@ -522,60 +516,15 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         Version::Http11 => !framing.close,
         Version::Http10 => framing.keep_alive && !framing.close,
     };
-    let target = req.path.unwrap_or_default().as_bytes();
-    let (path, query) = split_target(target);
     Ok(RequestHead {
         method: req.method.unwrap_or_default().to_owned(),
-        target: target.to_vec(),
-        path: path.to_vec(),
-        query: query.to_vec(),
+        target: req.path.unwrap_or_default().as_bytes().to_vec(),
         version,
         headers,
         keep_alive,
         body,
         expect_continue: framing.expect_continue && version == Version::Http11,
     })
-}
-
-/// The path and query of a request-target. An absolute-form target gives
-/// those of its origin part; anything else splits at the first `?`.
-fn split_target(target: &[u8]) -> (&[u8], &[u8]) {
-    let absolute = match target.first() {
-        Some(b'/') | None => None,
-        Some(_) => absolute_form_origin(target),
-    };
-    let origin = absolute.unwrap_or(target);
-    let (path, query) = match origin.iter().position(|&b| b == b'?') {
-        Some(i) => (
-            origin.get(..i).unwrap_or_default(),
-            origin.get(i + 1..).unwrap_or_default(),
-        ),
-        None => (origin, &[][..]),
-    };
-    if path.is_empty() && absolute.is_some() {
-        // `http://host` or `http://host?q`: the origin's path is `/`.
-        return (b"/", query);
-    }
-    (path, query)
-}
-
-/// For `scheme://authority[/path][?query]`, the part after the authority.
-fn absolute_form_origin(target: &[u8]) -> Option<&[u8]> {
-    let colon = target.iter().position(|&b| b == b':')?;
-    let (scheme, rest) = target.split_at_checked(colon)?;
-    let valid_scheme = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.');
-    let after = rest.strip_prefix(b"://")?;
-    if !valid_scheme {
-        return None;
-    }
-    let authority_end = after
-        .iter()
-        .position(|&b| b == b'/' || b == b'?')
-        .unwrap_or(after.len());
-    after.get(authority_end..)
 }
 
 #[cfg(test)]
@@ -926,38 +875,33 @@ mod tests {
     }
 
     #[test]
-    fn target_path_and_query() {
+    fn target_kept_as_sent() {
         #[rustfmt::skip]
-        let cases: &[(&str, &str, &str)] = &[
-            ("/", "/", ""),
-            ("/a/b", "/a/b", ""),
-            ("/a?b=1&c", "/a", "b=1&c"),
-            ("/a?b?c", "/a", "b?c"),
-            ("/a?", "/a", ""),
-            ("/%2F%3F?x", "/%2F%3F", "x"),
-            ("//a/b", "//a/b", ""),
-            ("?x", "", "x"),
-            ("*", "*", ""),
-            ("example.com:443", "example.com:443", ""),
-            ("http://h/p?q", "/p", "q"),
-            ("http://h/p", "/p", ""),
-            ("HTTPS://h:8080/a/b?c?d", "/a/b", "c?d"),
-            ("http://h", "/", ""),
-            ("http://h?q", "/", "q"),
-            ("http://u@h:1/", "/", ""),
-            ("svn+ssh://h/x", "/x", ""),
-            ("1http://h/x", "1http://h/x", ""),
-            ("ht_tp://h/x", "ht_tp://h/x", ""),
-            ("http:/h/x", "http:/h/x", ""),
+        let cases: &[&str] = &[
+            "/",
+            "/a/b",
+            "/a?b=1&c",
+            "/a?b?c",
+            "/a?",
+            "/%2F%3F?x",
+            "//a/b",
+            "?x",
+            "*",
+            "example.com:443",
+            "http://h/p?q",
+            "http://h/p",
+            "HTTPS://h:8080/a/b?c?d",
+            "http://h",
+            "http://h?q",
+            "http://u@h:1/",
+            "svn+ssh://h/x",
+            "1http://h/x",
+            "ht_tp://h/x",
+            "http:/h/x",
         ];
-        for &(target, path, query) in cases {
+        for &target in cases {
             let h = head(format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes());
             assert_eq!(h.target, target.as_bytes(), "{target}");
-            assert_eq!(
-                (show(&h.path).as_str(), show(&h.query).as_str()),
-                (path, query),
-                "{target}"
-            );
         }
     }
 
