@@ -13,6 +13,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::fields::Fields;
 use super::stream::ClientAddr;
 
 /// An IP network: an address and how many leading bits of it must match.
@@ -291,12 +292,12 @@ fn forwarded_elements<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<Element
 /// `X-Forwarded-For`; `X-Forwarded-Proto` gives the scheme (its rightmost value, the nearest
 /// proxy's), else `Forwarded` when it is used (the `proto=` of the client's element, else the
 /// rightmost `proto=`).
-pub fn resolve(trusted: &TrustedProxies, headers: &[(Vec<u8>, Vec<u8>)]) -> Forwarded {
+pub fn resolve(trusted: &TrustedProxies, headers: &Fields) -> Forwarded {
     let named = |name: &'static [u8]| {
         headers
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| v)
     };
     let mut out = Forwarded {
         addr: None,
@@ -420,10 +421,12 @@ mod tests {
         }
     }
 
-    fn headers(list: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        list.iter()
-            .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
-            .collect()
+    fn headers(list: &[(&str, &str)]) -> Fields {
+        let mut fields = Fields::default();
+        for (n, v) in list {
+            fields.push(n.as_bytes(), v.as_bytes());
+        }
+        fields
     }
 
     /// Trusted entries, request headers, the REMOTE_ADDR and scheme they give.

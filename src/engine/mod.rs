@@ -13,6 +13,7 @@
 //! `start_fast` (the common `start_response` call checked natively) and `sendfile`.
 
 pub mod chunked;
+pub mod fields;
 pub mod limits;
 pub mod parse;
 

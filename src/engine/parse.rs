@@ -26,9 +26,11 @@
 //! - A missing or repeated Host field is not refused: the standard library
 //!   does not refuse it either.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
 
+use super::fields::Fields;
 use super::limits::Limits;
 
 /// The HTTP-version of a request; httparse reads no other.
@@ -63,20 +65,19 @@ pub enum BodyFraming {
 
 /// A parsed request head (request line and header section).
 ///
-/// Owned copies of the parts of the buffer: one allocation per field. A
-/// zero-copy version would keep ranges into the connection's buffer instead
-/// (the buffer outlives the head until the app has been called).
+/// Owned copies of the parts of the buffer: the method (unless a common
+/// one), the target, and the header fields in one buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHead {
-    /// The method token, as sent (case-sensitive).
-    pub method: String,
+    /// The method token, as sent (case-sensitive); the common ones without an allocation.
+    pub method: Cow<'static, str>,
     /// The request-target, raw bytes as sent.
     pub target: Vec<u8>,
     /// The HTTP-version of the request line.
     pub version: Version,
     /// The header fields in order, names in their original case, values
     /// without leading and trailing OWS (SP / HTAB).
-    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    pub headers: Fields,
     /// Whether the connection may stay open after the response: HTTP/1.1
     /// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
     pub keep_alive: bool,
@@ -486,6 +487,15 @@ impl Framing {
     }
 }
 
+/// The method token: the common ones as static text.
+fn method(sent: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"];
+    match COMMON.iter().find(|&&m| m == sent) {
+        Some(&m) => Cow::Borrowed(m),
+        None => Cow::Owned(sent.to_owned()),
+    }
+}
+
 /// The head httparse found complete, with the framing rules applied.
 fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<RequestHead, ParseError> {
     let version = match req.version {
@@ -493,7 +503,12 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         _ => Version::Http11,
     };
     let mut framing = Framing::default();
-    let mut headers = Vec::with_capacity(req.headers.len());
+    let size = req
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let mut headers = Fields::with_capacity(req.headers.len(), size);
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         // httparse already trims; trim again so the contract does not hang on it.
@@ -509,7 +524,7 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         {
             framing.expect_continue = true;
         }
-        headers.push((name.to_vec(), value.to_vec()));
+        headers.push(name, value);
     }
     let body = framing.body(version, limits)?;
     let keep_alive = match version {
@@ -517,7 +532,7 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         Version::Http10 => framing.keep_alive && !framing.close,
     };
     Ok(RequestHead {
-        method: req.method.unwrap_or_default().to_owned(),
+        method: method(req.method.unwrap_or_default()),
         target: req.path.unwrap_or_default().as_bytes().to_vec(),
         version,
         headers,
@@ -925,7 +940,7 @@ mod tests {
             .collect();
         assert_eq!(fields, want);
         let h = head(b"get / HTTP/1.1\r\n\r\n");
-        assert_eq!((h.method.as_str(), h.version.as_str()), ("get", "HTTP/1.1"));
+        assert_eq!((&*h.method, h.version.as_str()), ("get", "HTTP/1.1"));
     }
 
     #[test]
