@@ -169,6 +169,51 @@ def test_a_request_pipelined_behind_a_large_body_is_served_without_more_traffic(
     assert [b for _, b in responses(data)] == [b"/slow ", b"/big " + body, b"/after "]
 
 
+def test_a_client_that_keeps_pipelining_does_not_starve_another():
+    # One client pipelines uploads back to back, so its socket always holds more to read and the
+    # loop reads it again after each round; another sends one request meanwhile and must be
+    # answered within a round or two, not once the first has stopped sending.
+    def count(environ, start_response):
+        n = len(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"%d" % n]
+
+    total, body = 2000, b"u" * (100 * 1024)
+    upload = b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    with serving(count) as server:
+        port = server.server_port
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as busy:
+            answered = [0]
+
+            def read_busy():
+                tail = b""
+                while answered[0] < total:
+                    more = busy.recv(1 << 20)
+                    if not more:
+                        return
+                    window = tail + more
+                    answered[0] += window.count(b"HTTP/1.1 200")
+                    tail = window[-11:]
+
+            def send_busy():
+                for _ in range(total):
+                    busy.sendall(upload)
+
+            threads = [threading.Thread(target=read_busy), threading.Thread(target=send_busy)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + TIMEOUT
+            while answered[0] < 50 and time.monotonic() < deadline:
+                time.sleep(0.001)
+            reply = exchange(port, b"GET /other HTTP/1.1\r\nHost: a\r\n\r\n", until=b"0")
+            at_reply = answered[0]
+            for t in threads:
+                t.join(TIMEOUT * 3)
+    assert reply.startswith(b"HTTP/1.1 200 OK")
+    assert answered[0] == total
+    assert at_reply < total / 2, (at_reply, total)
+
+
 def test_pipelined_answers_come_before_the_refusal_of_a_malformed_request():
     with serving(echo) as server:
         reply = exchange(

@@ -138,6 +138,11 @@ impl EventLoop {
                     wait = wait.min(deadline - now);
                 }
             }
+            if !self.due.is_empty() {
+                // Connections read after their last round have requests waiting: look for new
+                // events, and serve them all, at once.
+                wait = Duration::ZERO;
+            }
             let waited = self.poll.poll(&mut events, Some(wait));
             let interrupted = matches!(&waited, Err(e) if e.kind() == io::ErrorKind::Interrupted);
             if let Err(e) = waited {
@@ -149,7 +154,8 @@ impl EventLoop {
                 return Ok(Ended::Finished);
             }
             let now = Instant::now();
-            if interrupted || events.is_empty() || now.duration_since(last_check) >= interval {
+            let timed_out = events.is_empty() && !wait.is_zero();
+            if interrupted || timed_out || now.duration_since(last_check) >= interval {
                 last_check = now;
                 let stop = Python::attach(|py| -> PyResult<bool> {
                     py.check_signals()?;
@@ -332,6 +338,9 @@ impl EventLoop {
     /// the server.
     fn serve_due(&mut self) -> PyResult<()> {
         let mut failed = None;
+        // Connections to read again once this round is done: what they hold is served in the
+        // next round, after the other connections have had their turn.
+        let mut again = Vec::new();
         while !self.due.is_empty() && failed.is_none() {
             let settings = self.settings.clone();
             // Taken out while the GIL is held, and put back with its capacity and what was not
@@ -368,10 +377,9 @@ impl EventLoop {
                             conn.head_since.get_or_insert(now);
                         }
                         if conn.undrained && !eof {
-                            // No readiness event may come for what is already there: read it
-                            // now (which serves, keeps or closes the connection in turn).
+                            // No readiness event may come for what is already there.
                             self.conns[slot] = Some(conn);
-                            self.readable(slot);
+                            again.push(slot);
                         } else {
                             self.keep_or_release(slot, conn, eof);
                         }
@@ -381,7 +389,13 @@ impl EventLoop {
             }
         }
         match failed {
-            None => Ok(()),
+            None => {
+                // Reading them may make them due: the loop then polls without waiting.
+                for slot in again {
+                    self.readable(slot);
+                }
+                Ok(())
+            }
             Some(e) => {
                 for d in std::mem::take(&mut self.due) {
                     self.release(d.slot);
