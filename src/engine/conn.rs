@@ -86,18 +86,18 @@ impl Conn {
 
     /// Writes what `out` holds, then `parts`, in order and in as few syscalls as the kernel
     /// allows. Call without the GIL.
-    pub fn write(&mut self, parts: &[&[u8]], deadline: Deadline) -> io::Result<()> {
+    pub fn write(&mut self, parts: &[&[u8]], mut deadline: Deadline) -> io::Result<()> {
         self.before_next_write();
         let written = match parts.len() {
-            _ if self.out.is_empty() => write_all(&mut self.stream, parts, deadline),
+            _ if self.out.is_empty() => write_all(&mut self.stream, parts, &mut deadline),
             n if n < 5 => {
                 let mut all: [&[u8]; 5] = [&[]; 5];
                 all[0] = &self.out;
                 all[1..=n].copy_from_slice(parts);
-                write_all(&mut self.stream, &all[..=n], deadline)
+                write_all(&mut self.stream, &all[..=n], &mut deadline)
             }
-            _ => write_all(&mut self.stream, &[&self.out], deadline)
-                .and_then(|()| write_all(&mut self.stream, parts, deadline)),
+            _ => write_all(&mut self.stream, &[&self.out], &mut deadline)
+                .and_then(|()| write_all(&mut self.stream, parts, &mut deadline)),
         };
         self.out.clear();
         written

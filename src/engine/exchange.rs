@@ -68,10 +68,6 @@ pub struct Exchange {
     settings: std::sync::Arc<Settings>,
 }
 
-fn deadline(timeout: Duration) -> Deadline {
-    Deadline::after(timeout)
-}
-
 impl Exchange {
     pub fn new(conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
         let (limits, timeout) = (&settings.limits, settings.timeout);
@@ -209,7 +205,10 @@ impl Exchange {
         if self.continue_pending {
             self.continue_pending = false;
             if let Some(conn) = self.conn.as_mut() {
-                conn.write(&[b"HTTP/1.1 100 Continue\r\n\r\n"], deadline(self.timeout))?;
+                conn.write(
+                    &[b"HTTP/1.1 100 Continue\r\n\r\n"],
+                    Deadline::after(self.timeout),
+                )?;
             }
         }
         let timeout = self.timeout;
@@ -217,7 +216,7 @@ impl Exchange {
             return Ok(false);
         };
         conn.undrained = true;
-        if read_some(&mut conn.stream, &mut conn.buf, deadline(timeout))? == 0 {
+        if read_some(&mut conn.stream, &mut conn.buf, Deadline::after(timeout))? == 0 {
             self.broken = true;
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -279,7 +278,7 @@ impl Exchange {
                     let n = read_slice(
                         &mut conn.stream,
                         &mut dst[filled..filled + room],
-                        deadline(self.timeout),
+                        Deadline::after(self.timeout),
                     )?;
                     if n == 0 {
                         self.broken = true;
@@ -323,7 +322,7 @@ impl Exchange {
             .min(usize::try_from(*left).unwrap_or(usize::MAX))
             .min(MOST);
         conn.undrained = true;
-        let n = read_at_most(&mut conn.stream, out, room, deadline(self.timeout))?;
+        let n = read_at_most(&mut conn.stream, out, room, Deadline::after(self.timeout))?;
         if n == 0 {
             self.broken = true;
             return Err(io::Error::new(
@@ -518,7 +517,7 @@ impl Exchange {
         }
         let [a, b, c] = body_parts;
         let parts: [&[u8]; 4] = [&head, a, b, c];
-        let result = conn.write(&parts, deadline(timeout));
+        let result = conn.write(&parts, Deadline::after(timeout));
         if result.is_err() {
             self.broken = true;
         }
@@ -543,7 +542,7 @@ impl Exchange {
         self.head(Some(len), &mut head);
         self.response.headers_sent = true;
         self.response.bytes_sent += len;
-        let deadline = deadline(self.timeout);
+        let deadline = Deadline::after(self.timeout);
         let Some(conn) = self.conn.as_mut() else {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
@@ -597,7 +596,7 @@ impl Exchange {
             // client cannot take the truncated body for a whole one.
             return Ok(());
         }
-        let deadline = deadline(self.timeout);
+        let deadline = Deadline::after(self.timeout);
         let Some(conn) = self.conn.as_mut() else {
             return Ok(());
         };

@@ -118,7 +118,7 @@ pub fn wait_writable(fd: RawFd, deadline: &mut Deadline) -> io::Result<()> {
 
 /// Writes all of `data` to a raw descriptor.
 #[cfg(not(target_os = "linux"))]
-pub fn write_fd(fd: RawFd, mut data: &[u8], mut deadline: Deadline) -> io::Result<()> {
+pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: &mut Deadline) -> io::Result<()> {
     while !data.is_empty() {
         // SAFETY: `data` is valid for its length; the descriptor is open.
         let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
@@ -128,7 +128,7 @@ pub fn write_fd(fd: RawFd, mut data: &[u8], mut deadline: Deadline) -> io::Resul
         }
         let err = io::Error::last_os_error();
         match err.kind() {
-            io::ErrorKind::WouldBlock => wait(fd, true, &mut deadline)?,
+            io::ErrorKind::WouldBlock => wait(fd, true, deadline)?,
             io::ErrorKind::Interrupted => {}
             _ => return Err(err),
         }
@@ -137,7 +137,7 @@ pub fn write_fd(fd: RawFd, mut data: &[u8], mut deadline: Deadline) -> io::Resul
 }
 
 /// Writes all of `parts`, in order, in as few syscalls as the kernel allows.
-pub fn write_all(stream: &mut Stream, parts: &[&[u8]], mut deadline: Deadline) -> io::Result<()> {
+pub fn write_all(stream: &mut Stream, parts: &[&[u8]], deadline: &mut Deadline) -> io::Result<()> {
     let mut index = 0;
     let mut offset = 0;
     loop {
@@ -177,7 +177,7 @@ pub fn write_all(stream: &mut Stream, parts: &[&[u8]], mut deadline: Deadline) -
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream.as_raw_fd(), true, &mut deadline)?
+                wait(stream.as_raw_fd(), true, deadline)?
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

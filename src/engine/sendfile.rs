@@ -98,7 +98,7 @@ fn copy(
     // No sendfile(2) of the Linux kind: pread and write, still without the GIL.
     let mut buf = vec![0u8; 256 * 1024];
     let (mut off, mut left) = (offset, len);
-    let deadline = super::io::Deadline::after(timeout);
+    let mut deadline = super::io::Deadline::after(timeout);
     while left > 0 {
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         // SAFETY: `buf` has room for `want` bytes; the descriptor is open.
@@ -109,7 +109,7 @@ fn copy(
                 "the file ended early",
             ));
         }
-        super::io::write_fd(socket, &buf[..got as usize], deadline)?;
+        super::io::write_fd(socket, &buf[..got as usize], &mut deadline)?;
         off += got as u64;
         left -= got as u64;
     }
