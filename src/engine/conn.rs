@@ -38,6 +38,9 @@ pub struct Conn {
     pub out: Vec<u8>,
     /// Set when the connection cannot carry another request: it closes once `out` is written.
     pub closing: bool,
+    /// The buffer of the last response's status and headers, kept for the next response (see
+    /// `StartedHead`).
+    pub head_buffer: Vec<u8>,
     /// Set when the socket may hold bytes the event loop has not been told about: its reads
     /// stopped at a complete head before the socket was drained, or serving read the socket
     /// itself. Readiness is edge-triggered, so the loop reads such a connection again after
@@ -61,6 +64,7 @@ impl Conn {
             served: false,
             out: Vec::new(),
             closing: false,
+            head_buffer: Vec::new(),
             undrained: false,
             written: false,
             nodelay: false,

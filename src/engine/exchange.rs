@@ -15,6 +15,7 @@ use super::digits::push_decimal;
 use super::io::{read_at_most, read_slice, read_some, Deadline};
 use super::parse::{BodyFraming, RequestHead, Version};
 use super::request::Settings;
+use super::started::StartedHead;
 
 /// How much of the request body is still to come.
 enum Body {
@@ -35,17 +36,14 @@ pub enum Framing {
 
 /// The response the application started.
 pub struct Response {
-    pub status: Option<String>,
-    pub headers: Vec<(String, String)>,
+    /// Its status and headers (not started until `start_response` is called).
+    pub head: StartedHead,
     pub headers_sent: bool,
     /// Body bytes the application gave (on HEAD too, though none are sent).
     pub bytes_sent: u64,
     pub framing: Framing,
     /// Body bytes written for a Content-Length response, to stop at the declared length.
     written: u64,
-    /// Whether the status or a header has a character Latin-1 cannot encode: the head cannot
-    /// be written (see `objects::unencodable_head`).
-    pub unencodable: bool,
 }
 
 pub struct Exchange {
@@ -69,7 +67,8 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
+    pub fn new(mut conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
+        let started = StartedHead::with_buffer(std::mem::take(&mut conn.head_buffer));
         let (limits, timeout) = (&settings.limits, settings.timeout);
         let body = match head.body {
             BodyFraming::None => None,
@@ -88,13 +87,11 @@ impl Exchange {
             keep_alive: head.keep_alive,
             timeout,
             response: Response {
-                status: None,
-                headers: Vec::new(),
+                head: started,
                 headers_sent: false,
                 bytes_sent: 0,
                 framing: Framing::Close,
                 written: 0,
-                unencodable: false,
             },
             broken: false,
             body_error: None,
@@ -383,19 +380,8 @@ impl Exchange {
     // --- the response --------------------------------------------------------------------------
 
     fn head(&mut self, one_chunk: Option<u64>, out: &mut Vec<u8>) {
-        let status = self.response.status.as_deref().unwrap_or_default();
-        let code: u16 = status.get(..3).and_then(|c| c.parse().ok()).unwrap_or(500);
-        let mut declared = None;
-        let (mut has_date, mut has_server) = (false, false);
-        for (name, value) in &self.response.headers {
-            if name.eq_ignore_ascii_case("content-length") {
-                declared = value.trim().parse::<u64>().ok();
-            } else if name.eq_ignore_ascii_case("date") {
-                has_date = true;
-            } else if name.eq_ignore_ascii_case("server") {
-                has_server = true;
-            }
-        }
+        let started = &self.response.head;
+        let (code, declared) = (started.code(), started.declared);
         let framing = if (100..200).contains(&code) || code == 204 || code == 304 {
             Framing::NoBody
         } else if let Some(n) = declared {
@@ -418,26 +404,22 @@ impl Exchange {
             self.keep_alive = false;
         }
         self.response.framing = framing;
+        let started = &self.response.head;
         out.extend_from_slice(b"HTTP/1.1 ");
-        latin1_into(out, self.response.status.as_deref().unwrap_or_default());
+        out.extend_from_slice(started.status());
         out.extend_from_slice(b"\r\n");
         // Date and Server first, then the application's headers: the stdlib's order.
-        if !has_date {
+        if !started.has_date {
             out.extend_from_slice(b"Date: ");
             crate::handlers::date::push_http_date_now(out);
             out.extend_from_slice(b"\r\n");
         }
-        if !has_server {
+        if !started.has_server {
             out.extend_from_slice(b"Server: ");
             latin1_into(out, &self.settings.server_software);
             out.extend_from_slice(b"\r\n");
         }
-        for (name, value) in &self.response.headers {
-            latin1_into(out, name);
-            out.extend_from_slice(b": ");
-            latin1_into(out, value);
-            out.extend_from_slice(b"\r\n");
-        }
+        out.extend_from_slice(started.lines());
         match framing {
             Framing::Length(n) if declared.is_none() => {
                 out.extend_from_slice(b"Content-Length: ");
@@ -613,10 +595,16 @@ impl Exchange {
 
     /// Forgets a response that was started but not sent, for the error page.
     pub fn reset_response(&mut self) {
-        self.response.status = None;
-        self.response.headers.clear();
+        self.response.head.reset();
         self.response.bytes_sent = 0;
-        self.response.unencodable = false;
+    }
+
+    /// The connection back from a finished exchange, holding the head's buffer for its next
+    /// response; None once it has been taken.
+    pub fn take_conn(&mut self) -> Option<Conn> {
+        let mut conn = self.conn.take()?;
+        conn.head_buffer = self.response.head.take_buffer();
+        Some(conn)
     }
 }
 

@@ -46,6 +46,8 @@ mod serve;
 #[cfg(unix)]
 mod start_fast;
 #[cfg(unix)]
+mod started;
+#[cfg(unix)]
 mod stop;
 #[cfg(unix)]
 mod stream;

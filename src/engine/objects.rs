@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
 use super::exchange::Exchange;
+use super::started::{is_latin1, StartedHead};
 use crate::handlers::response::{check_arguments, convert_titled};
 use crate::handlers::support::reraise;
 use crate::headers::Headers;
@@ -175,8 +176,8 @@ impl StartResponse {
         headers: &Bound<'py, PyAny>,
         exc_info: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Write> {
-        {
-            let exchange = self.exchange.lock();
+        let mut head = {
+            let mut exchange = self.exchange.lock();
             match exc_info {
                 Some(info) if info.is_truthy()? => {
                     if exchange.response.headers_sent {
@@ -184,29 +185,47 @@ impl StartResponse {
                     }
                 }
                 _ => {
-                    if exchange.response.status.is_some() {
+                    if exchange.response.head.is_started() {
                         return Err(PyAssertionError::new_err("Headers already set!"));
                     }
                 }
             }
-        }
-        let (status, pairs) = match super::start_fast::accepted(status, headers) {
-            Some(accepted) => accepted,
-            None => checked(py, status, headers)?,
+            // The connection's buffer, unless a head started before must stay should the
+            // checks below fail.
+            if exchange.response.head.is_started() {
+                StartedHead::default()
+            } else {
+                std::mem::take(&mut exchange.response.head)
+            }
         };
-        let unencodable = !latin1(&status) || pairs.iter().any(|(n, v)| !latin1(n) || !latin1(v));
-        let mut exchange = self.exchange.lock();
-        exchange.response.status = Some(status);
-        exchange.response.headers = pairs;
-        exchange.response.unencodable = unencodable;
+        if !super::start_fast::accepted(status, headers, &mut head) {
+            match checked(py, status, headers) {
+                Ok((status, pairs)) => {
+                    head.begin(&status);
+                    for (name, value) in &pairs {
+                        head.push(name, value);
+                    }
+                    if !is_latin1(&status)
+                        || pairs.iter().any(|(n, v)| !is_latin1(n) || !is_latin1(v))
+                    {
+                        head.unencodable = Some(Box::new((status, pairs)));
+                    }
+                }
+                Err(e) => {
+                    let mut exchange = self.exchange.lock();
+                    if !exchange.response.head.is_started() {
+                        head.reset();
+                        exchange.response.head = head;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.exchange.lock().response.head = head;
         Ok(Write {
             exchange: self.exchange.clone(),
         })
     }
-}
-
-fn latin1(text: &str) -> bool {
-    text.is_ascii() || text.chars().all(|c| u32::from(c) < 256)
 }
 
 /// The UnicodeEncodeError the standard library's handler raises when it writes a head Latin-1
@@ -215,14 +234,16 @@ fn latin1(text: &str) -> bool {
 pub fn unencodable_head(py: Python<'_>, exchange: &Shared) -> PyResult<()> {
     let (status, headers) = {
         let mut x = exchange.lock();
-        if !x.response.unencodable || x.response.headers_sent {
+        if x.response.headers_sent {
             return Ok(());
         }
+        let Some(given) = x.response.head.unencodable.as_deref().cloned() else {
+            return Ok(());
+        };
         x.response.headers_sent = true;
         x.broken = true;
         x.keep_alive = false;
-        let status = x.response.status.clone().unwrap_or_default();
-        (status, x.response.headers.clone())
+        given
     };
     // The same text the stdlib encodes: the status line, then the header block.
     let mut block = String::new();
@@ -282,7 +303,7 @@ pub fn send(
     data: &Bound<'_, PyBytes>,
     one_chunk: bool,
 ) -> PyResult<()> {
-    if exchange.lock().response.status.is_none() {
+    if !exchange.lock().response.head.is_started() {
         return Err(PyAssertionError::new_err("write() before start_response()"));
     }
     unencodable_head(py, exchange)?;

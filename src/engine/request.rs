@@ -147,11 +147,10 @@ pub fn serve(
         py.detach(move || {
             let mut x = refused.lock();
             x.keep_alive = false;
-            x.response.status = Some("400 Bad Request".to_owned());
-            x.response.headers = vec![(
-                "Content-Type".to_owned(),
-                "text/plain; charset=utf-8".to_owned(),
-            )];
+            x.response.head.begin("400 Bad Request");
+            x.response
+                .head
+                .push("Content-Type", "text/plain; charset=utf-8");
             let _ = x.send(
                 format!("malformed chunked body: {problem}\n").as_bytes(),
                 true,
@@ -169,20 +168,25 @@ pub fn serve(
         handle_error(py, &exchange, err);
     }
     let finished = exchange.clone();
+    let logs = settings.log.is_some();
     let finish = move || {
         let mut x = finished.lock();
         let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
-        let conn = x.conn.take().map(|mut conn| {
+        let code = if logs {
+            x.response.head.log_code()
+        } else {
+            String::new()
+        };
+        let conn = x.take_conn().map(|mut conn| {
             conn.closing = !done;
             conn
         });
-        let status = x.response.status.clone().unwrap_or_default();
-        (conn, status, x.response.bytes_sent)
+        (conn, code, x.response.bytes_sent)
     };
     // The GIL goes only when finishing has socket I/O to do (a last chunk, a head, a body to
     // read and drop); a response sent whole needs none.
     let needs_io = exchange.lock().finish_needs_io();
-    let (conn, status, size) = if needs_io {
+    let (conn, code, size) = if needs_io {
         py.detach(finish)
     } else {
         finish()
@@ -194,7 +198,6 @@ pub fn serve(
             String::from_utf8_lossy(&head.target),
             head.version.as_str()
         );
-        let code = status.split(' ').next().unwrap_or("").to_owned();
         if let Err(e) = log.call1(py, (line, code, size, client())) {
             if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
                 return Err(e);
@@ -271,7 +274,7 @@ fn chunk<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyByte
 fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> PyResult<()> {
     let started = {
         let x = exchange.lock();
-        x.response.status.is_some() && !x.response.headers_sent
+        x.response.head.is_started() && !x.response.headers_sent
     };
     if started {
         if let Some((fd, offset, len)) = sendfile::regular_file(result) {
@@ -323,11 +326,11 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
             return;
         }
         x.reset_response();
-        x.response.status = Some("500 Internal Server Error".to_owned());
-        x.response.headers = vec![
-            ("Content-Type".to_owned(), "text/plain".to_owned()),
-            ("Content-Length".to_owned(), ERROR_BODY.len().to_string()),
-        ];
+        x.response.head.begin("500 Internal Server Error");
+        x.response.head.push("Content-Type", "text/plain");
+        x.response
+            .head
+            .push("Content-Length", &ERROR_BODY.len().to_string());
         if x.send(ERROR_BODY, true).is_err() {
             x.keep_alive = false;
         }

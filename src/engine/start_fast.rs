@@ -6,54 +6,56 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
+use super::started::StartedHead;
 use crate::headers::has_control_chars;
 use crate::pyhelpers::debug_enabled;
 use crate::util::is_hop_by_hop_ascii;
 
-/// The status and header pairs, when the standard checks would accept them unchanged.
+/// Starts `head` with the status and headers when the standard checks would accept them
+/// unchanged and all of them are ASCII; false (with `head` in any state) otherwise.
 pub fn accepted(
     status: &Bound<'_, PyAny>,
     headers: &Bound<'_, PyAny>,
-) -> Option<(String, Vec<(String, String)>)> {
+    head: &mut StartedHead,
+) -> bool {
+    accept(status, headers, head).is_some()
+}
+
+fn accept(
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+    head: &mut StartedHead,
+) -> Option<()> {
     let py = status.py();
     let checked = debug_enabled(py);
     let status = status.cast_exact::<PyString>().ok()?.to_str().ok()?;
-    if checked && !status_ok(status) {
+    if !status.is_ascii() || (checked && !status_ok(status)) {
         return None;
     }
+    head.begin(status);
     let list = headers.cast_exact::<PyList>().ok()?;
-    let mut pairs = Vec::with_capacity(list.len());
     for item in list.iter() {
         let pair = item.cast_exact::<PyTuple>().ok()?;
         if pair.len() != 2 {
             return None;
         }
-        let name = text(&pair.get_item(0).ok()?)?;
-        if !name.is_ascii() {
-            // Compared with the hop-by-hop names through str.lower() on the standard path.
+        let (name, value) = (pair.get_item(0).ok()?, pair.get_item(1).ok()?);
+        let name = name.cast_exact::<PyString>().ok()?.to_str().ok()?;
+        let value = value.cast_exact::<PyString>().ok()?.to_str().ok()?;
+        // A non-ASCII name is compared with the hop-by-hop names through str.lower() on the
+        // standard path; a non-ASCII value may be one Latin-1 cannot encode.
+        if !name.is_ascii() || !value.is_ascii() {
             return None;
         }
-        let value = text(&pair.get_item(1).ok()?)?;
-        if has_control_chars(&name, true) || has_control_chars(&value, false) {
+        if has_control_chars(name, true) || has_control_chars(value, false) {
             return None;
         }
-        if checked && is_hop_by_hop_ascii(&name) {
+        if checked && is_hop_by_hop_ascii(name) {
             return None;
         }
-        pairs.push((name, value));
+        head.push(name, value);
     }
-    Some((status.to_owned(), pairs))
-}
-
-fn text(value: &Bound<'_, PyAny>) -> Option<String> {
-    Some(
-        value
-            .cast_exact::<PyString>()
-            .ok()?
-            .to_str()
-            .ok()?
-            .to_owned(),
-    )
+    Some(())
 }
 
 /// The standard library's three assertions on a status, for ASCII text.
