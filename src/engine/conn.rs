@@ -52,8 +52,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(stream: Stream, peer: ClientAddr) -> Self {
-        Conn {
+    /// A connection on the heap: it moves between the event loop, a request and a worker
+    /// thread, and a pointer moves cheaper than the whole of it.
+    pub fn new(stream: Stream, peer: ClientAddr) -> Box<Self> {
+        Box::new(Conn {
             stream,
             peer,
             buf: Vec::new(),
@@ -68,7 +70,7 @@ impl Conn {
             undrained: false,
             written: false,
             nodelay: false,
-        }
+        })
     }
 
     /// Whether a body of `len` bytes (with its head) may wait in `out` to be written later.
@@ -109,7 +111,7 @@ impl Conn {
 
     /// Writes the responses held in `out`; the connection back when it can carry another
     /// request, else None (it is closed). Call without the GIL.
-    pub fn send_out(mut self, timeout: Duration) -> Option<Self> {
+    pub fn send_out(mut self: Box<Self>, timeout: Duration) -> Option<Box<Self>> {
         if !self.out.is_empty() && self.write(&[], Deadline::after(timeout)).is_err() {
             return None;
         }

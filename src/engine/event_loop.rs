@@ -39,7 +39,7 @@ const SERVE_BUDGET: Duration = Duration::from_millis(2);
 /// A connection with a complete request head, to be served in this round of the loop.
 struct Due {
     slot: usize,
-    conn: Conn,
+    conn: Box<Conn>,
     head: RequestHead,
     /// Whether the peer has closed its side after sending.
     eof: bool,
@@ -56,7 +56,7 @@ pub enum Ended {
 pub struct EventLoop {
     poll: Poll,
     listeners: Vec<Listener>,
-    conns: Vec<Option<Conn>>,
+    conns: Vec<Option<Box<Conn>>>,
     free: Vec<usize>,
     open: usize,
     settings: Arc<Settings>,
@@ -324,7 +324,7 @@ impl EventLoop {
     /// closed it or, draining, it has been answered and holds nothing of a next request (one
     /// with part of a request waits for the rest, and one just accepted for its first request:
     /// it was meant for this server, and closing it would lose that request).
-    fn keep_or_release(&mut self, slot: usize, conn: Conn, eof: bool) {
+    fn keep_or_release(&mut self, slot: usize, conn: Box<Conn>, eof: bool) {
         if eof || (self.draining && conn.served && conn.pending().is_empty()) {
             self.release(slot);
         } else {

@@ -47,7 +47,7 @@ pub struct Response {
 }
 
 pub struct Exchange {
-    pub conn: Option<Conn>,
+    pub conn: Option<Box<Conn>>,
     body: Option<Body>,
     /// Chunked bodies: decoded bytes not yet given to the application.
     decoded: Vec<u8>,
@@ -67,7 +67,11 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    pub fn new(mut conn: Conn, head: &RequestHead, settings: std::sync::Arc<Settings>) -> Self {
+    pub fn new(
+        mut conn: Box<Conn>,
+        head: &RequestHead,
+        settings: std::sync::Arc<Settings>,
+    ) -> Self {
         let started = StartedHead::with_buffer(std::mem::take(&mut conn.head_buffer));
         let (limits, timeout) = (&settings.limits, settings.timeout);
         let body = match head.body {
@@ -601,7 +605,7 @@ impl Exchange {
 
     /// The connection back from a finished exchange, holding the head's buffer for its next
     /// response; None once it has been taken.
-    pub fn take_conn(&mut self) -> Option<Conn> {
+    pub fn take_conn(&mut self) -> Option<Box<Conn>> {
         let mut conn = self.conn.take()?;
         conn.head_buffer = self.response.head.take_buffer();
         Some(conn)

@@ -16,7 +16,7 @@ use super::request::{serve_pipelined, Settings};
 
 pub struct Job {
     pub slot: usize,
-    pub conn: Conn,
+    pub conn: Box<Conn>,
     pub head: RequestHead,
 }
 
@@ -27,7 +27,7 @@ struct Queue {
 }
 
 /// Connections coming back to the loop (None: closed), by slot.
-type Returned = Arc<Mutex<Vec<(usize, Option<Conn>)>>>;
+type Returned = Arc<Mutex<Vec<(usize, Option<Box<Conn>>)>>>;
 
 pub struct Pool {
     queue: Arc<(Mutex<Queue>, Condvar)>,
@@ -95,7 +95,7 @@ impl Pool {
     }
 
     /// The connections the workers are done with.
-    pub fn returned(&self) -> Vec<(usize, Option<Conn>)> {
+    pub fn returned(&self) -> Vec<(usize, Option<Box<Conn>>)> {
         std::mem::take(&mut *self.returned.lock())
     }
 

@@ -51,13 +51,13 @@ const DISCARD_LIMIT: usize = 1024 * 1024;
 /// What serving gives back: the connection, with the responses it holds back in `out` still to
 /// be written ([`Conn::send_out`]) and `closing` set when it cannot carry another request; None
 /// when it is gone already; or an exception that must stop the server (see [`serve`]).
-pub type Served = PyResult<Option<Conn>>;
+pub type Served = PyResult<Option<Box<Conn>>>;
 
 /// Serves the request `head` and then any complete requests pipelined behind it.
 pub fn serve_pipelined(
     py: Python<'_>,
     settings: &Arc<Settings>,
-    conn: Conn,
+    conn: Box<Conn>,
     head: RequestHead,
 ) -> Served {
     let Some(mut conn) = serve(py, settings, conn, head)? else {
@@ -127,7 +127,7 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
 pub fn serve(
     py: Python<'_>,
     settings: &Arc<Settings>,
-    mut conn: Conn,
+    mut conn: Box<Conn>,
     head: RequestHead,
 ) -> Served {
     let peer = conn.peer;
