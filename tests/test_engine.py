@@ -114,6 +114,43 @@ def test_keep_alive_and_pipelining_answer_in_order():
     assert bodies == [b"POST /%d ab%d" % (i, i) for i in range(5)]
 
 
+def test_request_objects_are_reused_only_when_the_app_kept_none_of_them():
+    kept = {}
+    seen = []
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        seen.append((path, id(environ["wsgi.input"]), id(start_response), id(write)))
+        if path == "/keep":
+            kept.update(input=environ["wsgi.input"], write=write)
+        elif path == "/stale":
+            # The objects of a finished request must not reach this one's body or response.
+            assert kept["input"].read() == b""
+            with pytest.raises(ValueError, match="after the response was finished"):
+                kept["write"](b"leak")
+            return [environ["wsgi.input"].read()]
+        return [b"ok"]
+
+    requests = (
+        b"GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"GET /keep HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"POST /stale HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody"
+    )
+    with serving(app) as server:
+        with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
+            s.sendall(requests)
+            data = read_until(s, 4, b"body")
+    assert [body for _, body in responses(data)] == [b"ok", b"ok", b"ok", b"body"]
+    ids = {path: rest for path, *rest in seen}
+    # A set nothing kept serves the next request; one the app holds on to is left to it (ids of
+    # the objects still alive: the freed start_response's may come back).
+    assert ids["/a"] == ids["/b"] == ids["/keep"]
+    (input_id, _, write_id), (kept_input, _, kept_write) = ids["/stale"], ids["/keep"]
+    assert input_id != kept_input and write_id != kept_write
+
+
 def read_until(s, count, end):
     """Reads until `count` status lines have come and the bytes end with `end`."""
     data = b""

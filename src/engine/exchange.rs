@@ -608,6 +608,10 @@ impl Exchange {
     pub fn take_conn(&mut self) -> Option<Box<Conn>> {
         let mut conn = self.conn.take()?;
         conn.head_buffer = self.response.head.take_buffer();
+        // The exchange may outlive its request (see `request_objects`): it keeps no body.
+        if self.decoded.capacity() > 0 {
+            self.decoded = Vec::new();
+        }
         Some(conn)
     }
 }

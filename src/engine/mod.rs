@@ -40,6 +40,8 @@ mod pool;
 #[cfg(unix)]
 mod request;
 #[cfg(unix)]
+mod request_objects;
+#[cfg(unix)]
 mod sendfile;
 #[cfg(unix)]
 mod serve;

@@ -161,6 +161,8 @@ fn read_in_place<'py>(
 #[pyclass(module = "wsgiref_rs.engine", name = "StartResponse")]
 pub struct StartResponse {
     pub exchange: Shared,
+    /// The `write` callable every call returns.
+    pub write: Py<Write>,
 }
 
 #[pymethods]
@@ -175,7 +177,7 @@ impl StartResponse {
         status: &Bound<'py, PyAny>,
         headers: &Bound<'py, PyAny>,
         exc_info: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Write> {
+    ) -> PyResult<Py<Write>> {
         let mut head = {
             let mut exchange = self.exchange.lock();
             match exc_info {
@@ -222,9 +224,7 @@ impl StartResponse {
             }
         }
         self.exchange.lock().response.head = head;
-        Ok(Write {
-            exchange: self.exchange.clone(),
-        })
+        Ok(self.write.clone_ref(py))
     }
 }
 

@@ -16,8 +16,9 @@ use super::exchange::Exchange;
 use super::forwarded::{self, Forwarded, TrustedProxies};
 use super::io::Deadline;
 use super::limits::Limits;
-use super::objects::{send, Input, Shared, StartResponse};
+use super::objects::{send, Shared};
 use super::parse::{parse_head, BodyFraming, ParseError, RequestHead};
+use super::request_objects::{RequestObjects, Spare};
 use super::sendfile;
 use super::stop::StopSignal;
 
@@ -41,6 +42,8 @@ pub struct Settings {
     pub forwarded: TrustedProxies,
     /// Whether serve_forever() was asked to stop (responses then say `Connection: close`).
     pub stop: StopSignal,
+    /// The request objects the application kept nothing of, for the next requests.
+    pub spare_objects: Spare,
 }
 
 const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
@@ -156,16 +159,22 @@ pub fn serve(
                 true,
             );
         });
-    } else if let Err(err) = run_app(
-        py,
-        settings,
-        &exchange,
-        &head,
-        &remote,
-        forwarded.as_ref(),
-        client,
-    ) {
-        handle_error(py, &exchange, err);
+    } else {
+        let objects = settings.spare_objects.take(py, &exchange)?;
+        let ran = run_app(
+            py,
+            settings,
+            &exchange,
+            &objects,
+            &head,
+            &remote,
+            forwarded.as_ref(),
+            client,
+        );
+        if let Err(err) = ran {
+            handle_error(py, &exchange, err);
+        }
+        settings.spare_objects.give_back(py, objects);
     }
     let finished = exchange.clone();
     let logs = settings.log.is_some();
@@ -211,22 +220,18 @@ pub fn serve(
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_app(
     py: Python<'_>,
     settings: &Settings,
     exchange: &Shared,
+    objects: &RequestObjects,
     head: &RequestHead,
     remote: &Peer,
     forwarded: Option<&Forwarded>,
     client: impl Fn() -> (String, u16),
 ) -> PyResult<()> {
-    let input = Bound::new(
-        py,
-        Input {
-            exchange: exchange.clone(),
-        },
-    )?
-    .into_any();
+    let input = objects.input.bind(py).clone().into_any();
     let environ = environ::build(
         py,
         settings.base_environ.bind(py),
@@ -243,12 +248,7 @@ fn run_app(
             environ.set_item(pyo3::intern!(py, "REMOTE_HOST"), host)?;
         }
     }
-    let start_response = Bound::new(
-        py,
-        StartResponse {
-            exchange: exchange.clone(),
-        },
-    )?;
+    let start_response = objects.start_response.bind(py);
     let result = settings.app.bind(py).call1((environ, start_response))?;
     // An empty result: the head alone goes out, when finished, and must be encodable too.
     let sent = send_result(py, exchange, &result)

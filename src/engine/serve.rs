@@ -162,6 +162,7 @@ impl Engine {
                 remote_host,
                 forwarded,
                 stop: StopSignal::default(),
+                spare_objects: Default::default(),
             }),
             listen_fds: fds,
             keepalive_timeout: seconds(keepalive_timeout),
