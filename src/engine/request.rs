@@ -160,21 +160,26 @@ pub fn serve(
             );
         });
     } else {
-        let objects = settings.spare_objects.take(py, &exchange)?;
-        let ran = run_app(
-            py,
-            settings,
-            &exchange,
-            &objects,
-            &head,
-            &remote,
-            forwarded.as_ref(),
-            client,
-        );
-        if let Err(err) = ran {
-            handle_error(py, &exchange, err);
+        match settings.spare_objects.take(py, &exchange) {
+            Ok(objects) => {
+                let ran = run_app(
+                    py,
+                    settings,
+                    &exchange,
+                    &objects,
+                    &head,
+                    &remote,
+                    forwarded.as_ref(),
+                    client,
+                );
+                if let Err(err) = ran {
+                    handle_error(py, &exchange, err);
+                }
+                // After the error's traceback, which may refer to them, is gone.
+                settings.spare_objects.give_back(py, objects);
+            }
+            Err(err) => handle_error(py, &exchange, err),
         }
-        settings.spare_objects.give_back(py, objects);
     }
     let finished = exchange.clone();
     let logs = settings.log.is_some();

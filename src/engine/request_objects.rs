@@ -26,12 +26,9 @@ impl Spare {
     pub fn take(&self, py: Python<'_>, exchange: &Shared) -> PyResult<RequestObjects> {
         let kept = self.0.lock().pop();
         if let Some(objects) = kept {
-            objects.input.bind(py).borrow_mut().exchange = exchange.clone();
-            let mut start = objects.start_response.bind(py).borrow_mut();
-            start.write.bind(py).borrow_mut().exchange = exchange.clone();
-            start.exchange = exchange.clone();
-            drop(start);
-            return Ok(objects);
+            if objects.point_at(py, exchange) {
+                return Ok(objects);
+            }
         }
         let write = Py::new(
             py,
@@ -61,13 +58,38 @@ impl Spare {
     pub fn give_back(&self, py: Python<'_>, objects: RequestObjects) {
         let unshared = only_ours(py, &objects.input)
             && only_ours(py, &objects.start_response)
-            && only_ours(py, &objects.start_response.bind(py).borrow().write);
+            && objects
+                .start_response
+                .bind(py)
+                .try_borrow()
+                .is_ok_and(|start| only_ours(py, &start.write));
         if unshared {
             let mut kept = self.0.lock();
             if kept.len() < KEPT {
                 kept.push(objects);
             }
         }
+    }
+}
+
+impl RequestObjects {
+    /// Points the objects at `exchange`; false if one of them is in use (never expected of a
+    /// set nothing refers to), and the set is then not used.
+    fn point_at(&self, py: Python<'_>, exchange: &Shared) -> bool {
+        let (Ok(mut input), Ok(mut start)) = (
+            self.input.bind(py).try_borrow_mut(),
+            self.start_response.bind(py).try_borrow_mut(),
+        ) else {
+            return false;
+        };
+        let Ok(mut write) = start.write.bind(py).try_borrow_mut() else {
+            return false;
+        };
+        write.exchange = exchange.clone();
+        drop(write);
+        input.exchange = exchange.clone();
+        start.exchange = exchange.clone();
+        true
     }
 }
 

@@ -100,6 +100,9 @@ impl StartedHead {
 
     /// The status up to its first space, as the access log shows it ("" when not started).
     pub fn log_code(&self) -> String {
+        if let Some(given) = &self.unencodable {
+            return given.0.split(' ').next().unwrap_or_default().to_owned();
+        }
         let status = self.status();
         let end = status
             .iter()
