@@ -5,6 +5,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::environ::Peer;
+use super::file_send::FileSend;
 use super::io::{write_all, Deadline};
 use super::stream::{ClientAddr, Stream};
 
@@ -46,6 +47,13 @@ pub struct Conn {
     /// itself. Readiness is edge-triggered, so the loop reads such a connection again after
     /// serving it instead of waiting for an event that may not come.
     pub undrained: bool,
+    /// Set on the event loop's connections: a file response's body is left to the loop, which
+    /// sends it in turns with the other connections' (elsewhere it is sent at once).
+    pub loop_sends_files: bool,
+    /// The file response the loop is sending: no other request is served until it is done.
+    pub file: Option<FileSend>,
+    /// Whether the loop has asked for writable events on the socket (for `file`).
+    pub watches_writable: bool,
     /// Whether anything has been written, and whether TCP_NODELAY is set (see [`Conn::write`]).
     written: bool,
     nodelay: bool,
@@ -67,6 +75,9 @@ impl Conn {
             out: Vec::new(),
             closing: false,
             head_buffer: Vec::new(),
+            loop_sends_files: false,
+            file: None,
+            watches_writable: false,
             undrained: false,
             written: false,
             nodelay: false,
@@ -115,7 +126,8 @@ impl Conn {
         if !self.out.is_empty() && self.write(&[], Deadline::after(timeout)).is_err() {
             return None;
         }
-        (!self.closing).then_some(self)
+        // A closing connection still has its file to send before it is closed.
+        (!self.closing || self.file.is_some()).then_some(self)
     }
 
     /// The bytes not consumed yet.

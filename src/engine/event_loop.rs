@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use pyo3::prelude::*;
 
 use super::conn::Conn;
+use super::file_send::Progress;
 use super::io::{read_ready, Ready};
 use super::listener::Listener;
 use super::parse::{parse_head, RequestHead};
@@ -74,6 +76,9 @@ pub struct EventLoop {
     draining: bool,
     /// The connections to serve in this round (see [`EventLoop::serve_due`]).
     due: VecDeque<Due>,
+    /// Connections sending a file whose last turn left the socket with room: they go on in the
+    /// next round (no writable event would come).
+    sending: Vec<usize>,
 }
 
 impl EventLoop {
@@ -107,6 +112,7 @@ impl EventLoop {
             pool,
             draining: false,
             due: VecDeque::new(),
+            sending: Vec::new(),
         })
     }
 
@@ -138,9 +144,9 @@ impl EventLoop {
                     wait = wait.min(deadline - now);
                 }
             }
-            if !self.due.is_empty() {
-                // Connections read after their last round have requests waiting: look for new
-                // events, and serve them all, at once.
+            if !self.due.is_empty() || !self.sending.is_empty() {
+                // Connections read after their last round have requests waiting, or files to
+                // go on with: look for new events, and serve them all, at once.
                 wait = Duration::ZERO;
             }
             let waited = self.poll.poll(&mut events, Some(wait));
@@ -172,10 +178,13 @@ impl EventLoop {
                 match event.token() {
                     WAKER => self.take_back(now),
                     Token(t) if t >= LISTENERS => self.accept(t - LISTENERS),
-                    Token(slot) => self.readable(slot),
+                    Token(slot) => self.ready(slot),
                 }
             }
             self.serve_due()?;
+            for slot in std::mem::take(&mut self.sending) {
+                self.advance_file(slot);
+            }
             if now.duration_since(last_sweep) >= Duration::from_secs(1) {
                 last_sweep = now;
                 self.sweep(now);
@@ -232,7 +241,10 @@ impl EventLoop {
                         .register(&mut stream, Token(slot), Interest::READABLE)
                         .is_ok()
                     {
-                        self.conns[slot] = Some(Conn::new(stream, peer));
+                        let mut conn = Conn::new(stream, peer);
+                        // With workers, a file goes out from the worker's thread at once.
+                        conn.loop_sends_files = self.pool.is_none();
+                        self.conns[slot] = Some(conn);
                         self.open += 1;
                     } else {
                         self.free.push(slot);
@@ -261,6 +273,11 @@ impl EventLoop {
         let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
             return;
         };
+        if conn.file.is_some() {
+            // Read once the file is sent: no request is served before.
+            self.conns[slot] = Some(conn);
+            return;
+        }
         let mut eof = false;
         conn.undrained = false;
         // What is pending now is no whole head (one would have been served), so a head's end
@@ -376,7 +393,10 @@ impl EventLoop {
                         if !conn.pending().is_empty() {
                             conn.head_since.get_or_insert(now);
                         }
-                        if conn.undrained && !eof {
+                        if conn.file.is_some() {
+                            self.conns[slot] = Some(conn);
+                            self.advance_file(slot);
+                        } else if conn.undrained && !eof {
                             // No readiness event may come for what is already there.
                             self.conns[slot] = Some(conn);
                             again.push(slot);
@@ -401,6 +421,74 @@ impl EventLoop {
                     self.release(d.slot);
                 }
                 Err(e)
+            }
+        }
+    }
+
+    /// An event on a connection: its file goes on if it is sending one, else it is read.
+    fn ready(&mut self, slot: usize) {
+        let sending = self
+            .conns
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.file.is_some());
+        if sending {
+            self.advance_file(slot);
+        } else {
+            self.readable(slot);
+        }
+    }
+
+    /// Sends a turn of a connection's file (without the GIL). Once the file is sent the
+    /// connection is closed if its response said so, else read: a request may have come
+    /// meanwhile, and readiness is edge-triggered.
+    fn advance_file(&mut self, slot: usize) {
+        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let socket = conn.stream.as_raw_fd();
+        let progress = match conn.file.as_mut() {
+            Some(file) => file.advance(socket),
+            None => {
+                self.conns[slot] = Some(conn);
+                return;
+            }
+        };
+        match progress {
+            Ok(Progress::Done) => {
+                conn.file = None;
+                conn.idle_since = Instant::now();
+                if conn.closing {
+                    self.release(slot);
+                    return;
+                }
+                self.conns[slot] = Some(conn);
+                self.readable(slot);
+            }
+            Ok(Progress::Full) => {
+                if !conn.watches_writable {
+                    // Asked for once: the socket stays registered for both afterwards (a
+                    // writable event without a file to send is only a read that finds nothing).
+                    let interest = Interest::READABLE | Interest::WRITABLE;
+                    let registry = self.poll.registry();
+                    if registry
+                        .reregister(&mut conn.stream, Token(slot), interest)
+                        .is_err()
+                    {
+                        self.release(slot);
+                        return;
+                    }
+                    conn.watches_writable = true;
+                }
+                self.conns[slot] = Some(conn);
+            }
+            Ok(Progress::Turn) => {
+                self.conns[slot] = Some(conn);
+                self.sending.push(slot);
+            }
+            Err(e) => {
+                log::debug!("file response to {} cut short: {e}", conn.peer);
+                self.release(slot);
             }
         }
     }
@@ -431,6 +519,19 @@ impl EventLoop {
             let Some(conn) = self.conns[slot].as_ref() else {
                 continue;
             };
+            if let Some(file) = &conn.file {
+                if now.duration_since(file.progress_at) > self.settings.timeout {
+                    log::info!(
+                        "closed the connection from {}: it took none of its file response for \
+                         {:?}",
+                        conn.peer,
+                        self.settings.timeout
+                    );
+                    self.conns[slot] = None;
+                    self.release(slot);
+                }
+                continue;
+            }
             let expired = match conn.head_since {
                 Some(t) => {
                     let late = now.duration_since(t) > self.header_timeout;

@@ -28,6 +28,8 @@ mod event_loop;
 #[cfg(unix)]
 mod exchange;
 #[cfg(unix)]
+mod file_send;
+#[cfg(unix)]
 mod forwarded;
 #[cfg(unix)]
 mod io;

@@ -67,7 +67,7 @@ pub fn serve_pipelined(
         return Ok(None);
     };
     loop {
-        if conn.closing || conn.pending().is_empty() {
+        if conn.closing || conn.file.is_some() || conn.pending().is_empty() {
             return Ok(Some(conn));
         }
         match parse_head(conn.pending(), &settings.limits) {

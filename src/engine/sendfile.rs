@@ -6,6 +6,7 @@ use std::os::fd::RawFd;
 
 use pyo3::prelude::*;
 
+use super::file_send::FileSend;
 use super::objects::Shared;
 use crate::util::FileWrapper;
 
@@ -36,7 +37,9 @@ pub fn regular_file(result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
     Some((fd, offset, size.saturating_sub(offset)))
 }
 
-/// Sends the head and then `len` bytes of `fd` from `offset`. Releases the GIL.
+/// Sends the head and then `len` bytes of `fd` from `offset`; on a connection of the event loop
+/// the body is left to the loop (see `file_send`), to go out in turns with other connections'.
+/// Releases the GIL.
 pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64) -> PyResult<()> {
     let exchange = exchange.clone();
     py.detach(move || -> io::Result<()> {
@@ -45,6 +48,13 @@ pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64)
         let Some((socket, count)) = x.start_file(len)? else {
             return Ok(());
         };
+        if count > 0 && x.conn.as_ref().is_some_and(|c| c.loop_sends_files) {
+            let file = FileSend::new(fd, offset, count).inspect_err(|_| x.broken = true)?;
+            if let Some(conn) = x.conn.as_mut() {
+                conn.file = Some(file);
+            }
+            return Ok(());
+        }
         copy(socket, fd, offset, count, timeout).inspect_err(|_| x.broken = true)
     })
     .map_err(PyErr::from)

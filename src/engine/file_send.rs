@@ -1,0 +1,193 @@
+//! A file response the event loop sends in turns: `sendfile(2)` until the socket is full or a
+//! turn's share is sent, then the other connections have theirs. One thread can so feed many
+//! downloads at once, as nginx does, and a slow reader never holds the loop.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Instant;
+
+/// The most one turn sends before the loop moves on (as nginx's `sendfile_max_chunk`): at a
+/// few GB/s, the other connections wait a fraction of a millisecond for theirs. Measured with
+/// four 64 MiB downloads on loopback, 512 KiB costs the server no more CPU per file than 2 MiB
+/// and shares the loop four times as finely.
+const TURN: u64 = 512 << 10;
+
+/// What a turn came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The whole file is sent.
+    Done,
+    /// The socket is full: go on once it is writable.
+    Full,
+    /// The turn's share is sent and the socket has room: go on in the loop's next round.
+    Turn,
+}
+
+/// The part of a file still to be sent on a connection.
+pub struct FileSend {
+    /// The loop's own descriptor of the file: the application may close its file object as
+    /// soon as its request is over.
+    file: OwnedFd,
+    offset: u64,
+    left: u64,
+    /// When the last bytes went out: a client that takes nothing for the server's timeout is
+    /// dropped.
+    pub progress_at: Instant,
+}
+
+impl FileSend {
+    /// `left` bytes of `fd` from `offset`, on a descriptor of the loop's own.
+    pub fn new(fd: RawFd, offset: u64, left: u64) -> io::Result<Self> {
+        // SAFETY: duplicating a descriptor the caller holds open; the copy is ours alone.
+        let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if copy < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(FileSend {
+            // SAFETY: a descriptor just made, owned by nothing else.
+            file: unsafe { OwnedFd::from_raw_fd(copy) },
+            offset,
+            left,
+            progress_at: Instant::now(),
+        })
+    }
+
+    /// Sends what the socket takes of the next turn's share. Call without the GIL.
+    pub fn advance(&mut self, socket: RawFd) -> io::Result<Progress> {
+        let mut turn = TURN.min(self.left);
+        while turn > 0 {
+            let sent = send_some(socket, self.file.as_raw_fd(), &mut self.offset, turn)?;
+            match sent {
+                None => return Ok(Progress::Full),
+                Some(n) => {
+                    self.progress_at = Instant::now();
+                    turn -= n;
+                    self.left -= n;
+                }
+            }
+        }
+        Ok(if self.left == 0 {
+            Progress::Done
+        } else {
+            Progress::Turn
+        })
+    }
+}
+
+/// One `sendfile(2)` of up to `len` bytes: the count sent, or None when the socket is full.
+#[cfg(target_os = "linux")]
+fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Result<Option<u64>> {
+    let mut off =
+        libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let count = usize::try_from(len).unwrap_or(usize::MAX);
+    loop {
+        // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
+        let sent = unsafe { libc::sendfile(socket, file, &mut off, count) };
+        if sent > 0 {
+            *offset = off as u64;
+            return Ok(Some(sent as u64));
+        }
+        if sent == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file ended early",
+            ));
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(err),
+        }
+    }
+}
+
+/// One `pread` and `write` of up to `len` bytes where there is no Linux `sendfile(2)`.
+#[cfg(not(target_os = "linux"))]
+fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; usize::try_from(len.min(256 * 1024)).unwrap_or(256 * 1024)];
+    let off =
+        libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `buf` has room for its length; the descriptor is open.
+    let got = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), buf.len(), off) };
+    if got <= 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file ended early",
+        ));
+    }
+    loop {
+        // SAFETY: the first `got` bytes of `buf` are initialised; the socket is open.
+        let n = unsafe { libc::write(socket, buf.as_ptr().cast(), got as usize) };
+        if n > 0 {
+            *offset += n as u64;
+            return Ok(Some(n as u64));
+        }
+        if n == 0 {
+            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => return Ok(None),
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FileSend, Progress};
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// A file of `len` bytes that are not all alike, and its bytes.
+    fn data_file(len: usize) -> (std::fs::File, Vec<u8>) {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+        let path = std::env::temp_dir().join(format!("file_send-{}-{len}", std::process::id()));
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&data))
+            .expect("a scratch file");
+        let file = std::fs::File::open(&path).expect("the scratch file");
+        let _ = std::fs::remove_file(&path);
+        (file, data)
+    }
+
+    #[test]
+    fn a_file_goes_out_in_turns_and_waits_when_the_socket_is_full() {
+        let (file, data) = data_file(3 << 20);
+        let (ours, mut theirs) = UnixStream::pair().expect("a socket pair");
+        ours.set_nonblocking(true).expect("non-blocking");
+        let mut sending =
+            FileSend::new(file.as_raw_fd(), 100, data.len() as u64 - 100).expect("a file to send");
+        drop(file); // the send keeps a descriptor of its own
+        let mut received = Vec::new();
+        let mut full = 0;
+        loop {
+            match sending.advance(ours.as_raw_fd()).expect("a turn") {
+                Progress::Done => break,
+                Progress::Full => full += 1,
+                Progress::Turn => continue,
+            }
+            let mut buf = vec![0; 1 << 20];
+            let n = theirs.read(&mut buf).expect("the bytes sent");
+            received.extend_from_slice(&buf[..n]);
+        }
+        drop(ours);
+        theirs.read_to_end(&mut received).expect("the rest");
+        assert!(full > 0, "a reader that does not keep up fills the socket");
+        assert_eq!(received, data[100..]);
+    }
+
+    #[test]
+    fn a_file_shorter_than_announced_is_an_error() {
+        let (file, _) = data_file(1000);
+        let (ours, _theirs) = UnixStream::pair().expect("a socket pair");
+        let mut sending = FileSend::new(file.as_raw_fd(), 0, 2000).expect("a file to send");
+        let err = sending
+            .advance(ours.as_raw_fd())
+            .expect_err("the file ends early");
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
+}
