@@ -519,21 +519,20 @@ impl EventLoop {
             let Some(conn) = self.conns[slot].as_ref() else {
                 continue;
             };
-            if let Some(file) = &conn.file {
-                if now.duration_since(file.progress_at) > self.settings.timeout {
-                    log::info!(
-                        "closed the connection from {}: it took none of its file response for \
-                         {:?}",
-                        conn.peer,
-                        self.settings.timeout
-                    );
-                    self.conns[slot] = None;
-                    self.release(slot);
+            let expired = match (&conn.file, conn.head_since) {
+                (Some(file), _) => {
+                    let stalled = now.duration_since(file.progress_at) > self.settings.timeout;
+                    if stalled {
+                        log::info!(
+                            "closed the connection from {}: it took none of its file response \
+                             for {:?}",
+                            conn.peer,
+                            self.settings.timeout
+                        );
+                    }
+                    stalled
                 }
-                continue;
-            }
-            let expired = match conn.head_since {
-                Some(t) => {
+                (None, Some(t)) => {
                     let late = now.duration_since(t) > self.header_timeout;
                     if late {
                         log::info!(
@@ -545,7 +544,7 @@ impl EventLoop {
                     }
                     late
                 }
-                None => now.duration_since(conn.idle_since) > self.keepalive_timeout,
+                (None, None) => now.duration_since(conn.idle_since) > self.keepalive_timeout,
             };
             if expired {
                 self.conns[slot] = None;

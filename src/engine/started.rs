@@ -24,10 +24,16 @@ pub struct StartedHead {
     pub unencodable: Option<Box<Given>>,
 }
 
+/// Room for the status line and headers of a common response.
+const HEAD_ROOM: usize = 128;
+
 impl StartedHead {
     /// A head not started yet, that will fill `buffer` (emptied) when it starts.
     pub fn with_buffer(mut buffer: Vec<u8>) -> Self {
         buffer.clear();
+        // A new connection's first head: room for a common one at once, instead of the
+        // reallocations of growing from nothing.
+        buffer.reserve(HEAD_ROOM);
         StartedHead {
             text: buffer,
             ..StartedHead::default()
