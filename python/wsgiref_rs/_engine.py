@@ -32,7 +32,8 @@ Limits and timeouts are attributes of the server class (or instance), with these
 =============================  =========  ==================================================
 
 Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
-(``wsgi.multithread`` false) while the engine keeps accepting and reading other connections; a
+(``wsgi.multithread`` false) while the engine keeps accepting and reading other connections, and
+sends ``wsgi.file_wrapper`` files in turns with them (``sendfile``, up to 512 KiB a turn); a
 ``ThreadingMixIn`` server, or one whose ``engine_threads`` is a positive number, runs the
 application on that many worker threads (16 for ``ThreadingMixIn`` by default), and
 ``wsgi.multithread`` is true.
