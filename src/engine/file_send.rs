@@ -74,12 +74,19 @@ impl FileSend {
     }
 }
 
-/// One `sendfile(2)` of up to `len` bytes: the count sent, or None when the socket is full.
+/// One `sendfile(2)` of up to `len` bytes of `file` from `offset` (moved on by what went): the
+/// count sent, or None when the socket is full. The step both the loop's turns and a worker's
+/// blocking copy (`sendfile::copy`) take. Call without the GIL.
 #[cfg(target_os = "linux")]
-fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Result<Option<u64>> {
+pub fn send_some(
+    socket: RawFd,
+    file: RawFd,
+    offset: &mut u64,
+    len: u64,
+) -> io::Result<Option<u64>> {
     let mut off =
         libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let count = usize::try_from(len).unwrap_or(usize::MAX);
+    let count = usize::try_from(len.min(1 << 30)).unwrap_or(1 << 30);
     loop {
         // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
         let sent = unsafe { libc::sendfile(socket, file, &mut off, count) };
@@ -88,10 +95,7 @@ fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Resu
             return Ok(Some(sent as u64));
         }
         if sent == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file ended early",
-            ));
+            return Err(file_ended());
         }
         let err = io::Error::last_os_error();
         match err.kind() {
@@ -102,37 +106,51 @@ fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Resu
     }
 }
 
-/// One `pread` and `write` of up to `len` bytes where there is no Linux `sendfile(2)`.
+/// Where there is no Linux `sendfile(2)`: one `pread` and one `write` of up to `len` bytes,
+/// through a buffer each thread keeps.
 #[cfg(not(target_os = "linux"))]
-fn send_some(socket: RawFd, file: RawFd, offset: &mut u64, len: u64) -> io::Result<Option<u64>> {
-    let mut buf = vec![0u8; usize::try_from(len.min(256 * 1024)).unwrap_or(256 * 1024)];
+pub fn send_some(
+    socket: RawFd,
+    file: RawFd,
+    offset: &mut u64,
+    len: u64,
+) -> io::Result<Option<u64>> {
+    use std::cell::RefCell;
+    const BUFFER: usize = 256 * 1024;
+    thread_local! {
+        static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUFFER]);
+    }
     let off =
         libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: `buf` has room for its length; the descriptor is open.
-    let got = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), buf.len(), off) };
-    if got <= 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the file ended early",
-        ));
-    }
-    loop {
-        // SAFETY: the first `got` bytes of `buf` are initialised; the socket is open.
-        let n = unsafe { libc::write(socket, buf.as_ptr().cast(), got as usize) };
-        if n > 0 {
-            *offset += n as u64;
-            return Ok(Some(n as u64));
+    let want = usize::try_from(len).unwrap_or(BUFFER).min(BUFFER);
+    BUF.with_borrow_mut(|buf| {
+        // SAFETY: `buf` has room for `want` bytes; the descriptor is open.
+        let got = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), want, off) };
+        if got <= 0 {
+            return Err(file_ended());
         }
-        if n == 0 {
-            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        loop {
+            // SAFETY: the first `got` bytes of `buf` are initialised; the socket is open.
+            let n = unsafe { libc::write(socket, buf.as_ptr().cast(), got as usize) };
+            if n > 0 {
+                *offset += n as u64;
+                return Ok(Some(n as u64));
+            }
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::WouldBlock => return Ok(None),
+                io::ErrorKind::Interrupted => {}
+                _ => return Err(err),
+            }
         }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock => return Ok(None),
-            io::ErrorKind::Interrupted => {}
-            _ => return Err(err),
-        }
-    }
+    })
+}
+
+fn file_ended() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "the file ended early")
 }
 
 #[cfg(test)]

@@ -116,26 +116,6 @@ pub fn wait_writable(fd: RawFd, deadline: &mut Deadline) -> io::Result<()> {
     wait(fd, true, deadline)
 }
 
-/// Writes all of `data` to a raw descriptor.
-#[cfg(not(target_os = "linux"))]
-pub fn write_fd(fd: RawFd, mut data: &[u8], deadline: &mut Deadline) -> io::Result<()> {
-    while !data.is_empty() {
-        // SAFETY: `data` is valid for its length; the descriptor is open.
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n > 0 {
-            data = &data[n as usize..];
-            continue;
-        }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock => wait(fd, true, deadline)?,
-            io::ErrorKind::Interrupted => {}
-            _ => return Err(err),
-        }
-    }
-    Ok(())
-}
-
 /// Writes all of `parts`, in order, in as few syscalls as the kernel allows.
 pub fn write_all(stream: &mut Stream, parts: &[&[u8]], deadline: &mut Deadline) -> io::Result<()> {
     let mut index = 0;

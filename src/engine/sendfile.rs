@@ -6,7 +6,7 @@ use std::os::fd::RawFd;
 
 use pyo3::prelude::*;
 
-use super::file_send::FileSend;
+use super::file_send::{send_some, FileSend};
 use super::objects::Shared;
 use crate::util::FileWrapper;
 
@@ -60,68 +60,22 @@ pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64)
     .map_err(PyErr::from)
 }
 
-#[cfg(target_os = "linux")]
+/// Sends `len` bytes of `fd` from `offset` at once, waiting for the socket as it fills (a
+/// worker thread's file, or one sent outside the event loop). Call without the GIL.
 fn copy(
     socket: RawFd,
     fd: RawFd,
-    offset: u64,
+    mut offset: u64,
     len: u64,
     timeout: std::time::Duration,
 ) -> io::Result<()> {
-    let mut off =
-        libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let mut left = len;
     let mut deadline = super::io::Deadline::after(timeout);
     while left > 0 {
-        let chunk = usize::try_from(left.min(1 << 30)).unwrap_or(1 << 30);
-        // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
-        let sent = unsafe { libc::sendfile(socket, fd, &mut off, chunk) };
-        match sent {
-            0 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file ended early",
-                ))
-            }
-            1.. => left -= sent as u64,
-            _ => {
-                let err = io::Error::last_os_error();
-                match err.kind() {
-                    io::ErrorKind::WouldBlock => super::io::wait_writable(socket, &mut deadline)?,
-                    io::ErrorKind::Interrupted => {}
-                    _ => return Err(err),
-                }
-            }
+        match send_some(socket, fd, &mut offset, left)? {
+            Some(sent) => left -= sent,
+            None => super::io::wait_writable(socket, &mut deadline)?,
         }
-    }
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn copy(
-    socket: RawFd,
-    fd: RawFd,
-    offset: u64,
-    len: u64,
-    timeout: std::time::Duration,
-) -> io::Result<()> {
-    // No sendfile(2) of the Linux kind: pread and write, still without the GIL.
-    let mut buf = vec![0u8; 256 * 1024];
-    let (mut off, mut left) = (offset, len);
-    let mut deadline = super::io::Deadline::after(timeout);
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        // SAFETY: `buf` has room for `want` bytes; the descriptor is open.
-        let got = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), want, off as libc::off_t) };
-        if got <= 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the file ended early",
-            ));
-        }
-        super::io::write_fd(socket, &buf[..got as usize], &mut deadline)?;
-        off += got as u64;
-        left -= got as u64;
     }
     Ok(())
 }
