@@ -189,9 +189,12 @@ def engine_for(server, handler_base, server_base, server_handler):
     threads = _threads(server)
     return engine_class(
         server.socket.fileno(),
-        server.get_app(),
+        None,
         _base_environ(server, handler_class, server_handler, threads > 0),
         server_handler.server_software,
+        # Asked for each request, as WSGIRequestHandler.handle() does: set_app() while serving
+        # holds from the next request on.
+        server=server,
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),

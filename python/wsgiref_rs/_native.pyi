@@ -144,10 +144,11 @@ class Engine:
     def __new__(
         cls,
         listen_fd: int,
-        app: Callable[..., Any],
+        app: Callable[..., Any] | None,
         base_environ: dict[str, Any],
         server_software: str,
         *,
+        server: Any | None = None,
         log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,

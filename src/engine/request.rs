@@ -22,9 +22,28 @@ use super::request_objects::{RequestObjects, Spare};
 use super::sendfile;
 use super::stop::StopSignal;
 
+/// Where each request's application comes from.
+pub enum AppSource {
+    /// The same application for every request (`wsgiref_rs.serve()`).
+    Fixed(Py<PyAny>),
+    /// A `WSGIServer`, whose `get_app()` is asked for each request, as the standard library's
+    /// handler does: `set_app()` while serving takes effect from the next request on.
+    Server(Py<PyAny>),
+}
+
+impl AppSource {
+    /// The application to call for the request about to be served.
+    fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            AppSource::Fixed(app) => Ok(app.bind(py).clone()),
+            AppSource::Server(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
+        }
+    }
+}
+
 /// What every request of a server shares.
 pub struct Settings {
-    pub app: Py<PyAny>,
+    pub app: AppSource,
     pub base_environ: Py<PyDict>,
     pub server_software: Arc<str>,
     pub limits: Limits,
@@ -254,7 +273,7 @@ fn run_app(
         }
     }
     let start_response = objects.start_response.bind(py);
-    let result = settings.app.bind(py).call1((environ, start_response))?;
+    let result = settings.app.current(py)?.call1((environ, start_response))?;
     // An empty result: the head alone goes out, when finished, and must be encodable too.
     let sent = send_result(py, exchange, &result)
         .and_then(|()| super::objects::unencodable_head(py, exchange));

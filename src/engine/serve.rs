@@ -19,7 +19,7 @@ use super::io::{wait_any_readable, Deadline};
 use super::limits::Limits;
 use super::listener::{self, Family, Listener};
 use super::parse::parse_head;
-use super::request::{self, refuse, Settings};
+use super::request::{self, refuse, AppSource, Settings};
 use super::stop::StopSignal;
 
 /// The keys `WSGIRequestHandler.get_environ()` sets before the headers, with the default
@@ -102,9 +102,13 @@ impl Engine {
     /// peers); None trusts nobody. Raises ValueError for a descriptor that is no listening
     /// stream socket and for an entry of forwarded_allow_ips that is none of those.
     ///
+    /// Each request calls `app`; or, with `server` (a `WSGIServer`, when `app` is None), the
+    /// application `server.get_app()` answers for that request, as the standard library's
+    /// handler asks.
+    ///
     /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
-    #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, log=None,
+    #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None, log=None,
         remote_host=None, request_keys=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
         max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
         limit_request_field_size=65536, limit_request_body=None, forwarded_allow_ips=None,
@@ -116,6 +120,7 @@ impl Engine {
         app: Py<PyAny>,
         base_environ: Py<PyDict>,
         server_software: String,
+        server: Option<Py<PyAny>>,
         log: Option<Py<PyAny>>,
         remote_host: Option<Py<PyAny>>,
         request_keys: Option<Py<PyAny>>,
@@ -151,7 +156,10 @@ impl Engine {
         }
         Ok(Engine {
             settings: Arc::new(Settings {
-                app,
+                app: match server {
+                    Some(server) => AppSource::Server(server),
+                    None => AppSource::Fixed(app),
+                },
                 base_environ,
                 server_software: server_software.into(),
                 limits,

@@ -1,0 +1,104 @@
+"""``set_app()`` (or assigning ``application``) while the server runs: the standard library's
+handler asks ``server.get_app()`` for every request, so the next request, on a kept-alive
+connection or a new one, is served by the new application. Test fixtures rely on it (one server
+for a session, an application per test). Checked on each way the engine runs the application:
+one at a time, on ThreadingMixIn's threads, on ``engine_threads`` workers, and through
+``handle_request()``.
+"""
+
+import threading
+
+import pytest
+from live_http import TIMEOUT, Client, QuietHandler, ThreadingWSGIServer, request
+
+import wsgiref_rs.simple_server as ours
+
+
+def answering(text):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [text.encode()]
+
+    return app
+
+
+class WorkerThreadsServer(ours.WSGIServer):
+    engine_threads = 4
+
+
+class CountingGetApp(ours.WSGIServer):
+    """A server that decides the application for each request itself."""
+
+    asked = 0
+
+    def get_app(self):
+        self.asked += 1
+        return answering(f"call {self.asked}")
+
+
+def native(running):
+    """The engine, not the standard library's design, serves this server."""
+    return running.server._running_engine is not None
+
+
+def body(client):
+    response = client.final_response("GET")
+    assert response.status == 200, response
+    return response.body.decode()
+
+
+@pytest.mark.parametrize(
+    "server_class", [ours.WSGIServer, ThreadingWSGIServer, WorkerThreadsServer],
+    ids=["one-at-a-time", "threading-mixin", "engine-threads"],
+)
+def test_set_app_while_serving_holds_from_the_next_request(serve, server_class):
+    running = serve(answering("first"), server_class=server_class, handler_class=QuietHandler)
+    with Client(running.port) as kept:
+        kept.send(request())
+        assert body(kept) == "first"
+        assert native(running)
+
+        running.server.set_app(answering("second"))
+        kept.send(request())
+        assert body(kept) == "second"  # the same connection
+        with Client(running.port) as fresh:
+            fresh.send(request())
+            assert body(fresh) == "second"  # a new one
+
+        running.server.application = answering("third")
+        kept.send(request())
+        assert body(kept) == "third"
+        assert running.server.get_app() is running.server.application
+
+
+def test_an_overridden_get_app_is_asked_for_each_request(serve):
+    running = serve(answering("unused"), server_class=CountingGetApp, handler_class=QuietHandler)
+    with Client(running.port) as client:
+        seen = []
+        for _ in range(3):
+            client.send(request())
+            seen.append(body(client))
+    assert native(running)
+    assert seen == ["call 1", "call 2", "call 3"]
+
+
+def test_handle_request_serves_the_application_set_since_the_last_one():
+    server = ours.make_server("127.0.0.1", 0, answering("first"), handler_class=QuietHandler)
+    try:
+        bodies = []
+        for app_text in ("first", "second"):
+            if app_text == "second":
+                server.set_app(answering("second"))
+
+            def client():
+                with Client(server.server_port) as c:
+                    c.send(request(headers=[("Connection", "close")]))
+                    bodies.append(body(c))
+
+            thread = threading.Thread(target=client)
+            thread.start()
+            server.handle_request()
+            thread.join(TIMEOUT)
+        assert bodies == ["first", "second"]
+    finally:
+        server.server_close()
