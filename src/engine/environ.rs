@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyString};
 
 use super::digits::{decimal, ip_text};
 use super::forwarded::{Forwarded, Scheme};
-use super::parse::{RequestHead, Version};
+use super::parse::{BodyFraming, RequestHead, Version};
 use super::stream::ClientAddr;
 
 /// A Python `str` from bytes one character per byte (Latin-1), as `http.server` decodes a
@@ -267,7 +267,12 @@ pub fn build<'py>(
         intern!(py, "wsgi.errors"),
         crate::pyhelpers::sys_module(py)?.getattr(intern!(py, "stderr"))?,
     )?;
-    env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+    if head.body == BodyFraming::Chunked {
+        // Only where the standard library could not frame the body (it has no chunked
+        // decoding): a Content-Length body is read by CONTENT_LENGTH, as there. Werkzeug reads
+        // an input said to be terminated with read() and no size, which the validator refuses.
+        env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+    }
     match forwarded.and_then(|f| f.scheme) {
         Some(Scheme::Https) => {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;

@@ -101,6 +101,7 @@ def test_upload_256mib_with_content_length(serve):
     sent, result = upload(server.port, chunked=False)
     assert result["size"] == UPLOAD
     assert result["sha256"] == sent
+    assert result["terminated"] is False  # read by CONTENT_LENGTH, as with the stdlib
     assert time.monotonic() - started < 30
 
 
