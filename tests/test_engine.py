@@ -291,9 +291,9 @@ def test_chunked_request_body_is_dechunked():
 @pytest.mark.parametrize(
     "raw",
     [
-        b"GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
         b"NOT A REQUEST\r\n\r\n",
     ],
 )
@@ -309,7 +309,7 @@ def test_malformed_requests_get_400_close_and_never_reach_the_app(raw):
         assert reply.startswith(b"HTTP/1.1 400 "), reply
         assert b"Connection: close" in reply
         # The server goes on serving.
-        assert exchange(server.server_port, b"GET /ok HTTP/1.1\r\n\r\n").endswith(b"GET /ok ")
+        assert exchange(server.server_port, b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"GET /ok ")
     assert called == [1]
 
 
@@ -327,8 +327,8 @@ def test_generator_is_chunked_and_head_has_no_body():
         yield b"two"
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until=b"0\r\n\r\n")
-        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\n\r\n", until=b"\r\n\r\n")
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"0\r\n\r\n")
+        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in reply
     assert reply.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
     assert head.endswith(b"\r\n\r\n") and b"one" not in head
@@ -351,8 +351,8 @@ def test_app_error_gives_the_stdlib_500_page_and_a_traceback(capfd):
         raise ValueError("boom in the app")
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")
-        assert exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 500")
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 500")
     assert reply.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert reply.endswith(b"\r\n\r\nA server error occurred.  Please contact the administrator.")
     err = capfd.readouterr().err
@@ -375,7 +375,7 @@ def test_result_close_is_always_called():
         return Result()
 
     with serving(app) as server:
-        exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until_close=True)
+        exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until_close=True)
     assert closed == [True]
 
 
@@ -425,7 +425,7 @@ def test_threading_mixin_server_overlaps_blocking_apps():
     with serving(app, server_class=Threaded) as server:
         started = time.monotonic()
         clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")))
+            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
             for _ in range(8)
         ]
         for c in clients:
@@ -454,7 +454,7 @@ def test_plain_server_calls_the_app_one_at_a_time():
     with serving(app) as server:
         replies = []
         clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n")))
+            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
             for _ in range(4)
         ]
         for c in clients:
@@ -467,7 +467,7 @@ def test_plain_server_calls_the_app_one_at_a_time():
 def test_expect_100_continue_is_answered_when_the_app_reads():
     with serving(echo) as server:
         with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
-            s.sendall(b"POST /e HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            s.sendall(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
             assert s.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
             s.sendall(b"hello")
             data = b""
@@ -484,7 +484,7 @@ def test_expect_100_continue_is_not_sent_when_the_app_ignores_the_body():
         return [b"no"]
 
     with serving(app) as server:
-        raw = b"POST / HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        raw = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
         reply = exchange(server.server_port, raw, until_close=True)
     assert reply.startswith(b"HTTP/1.1 403 Forbidden\r\n") and b"100 Continue" not in reply
     assert b"Connection: close" in reply  # the unsent body cannot be skipped: the connection ends
@@ -492,7 +492,7 @@ def test_expect_100_continue_is_not_sent_when_the_app_ignores_the_body():
 
 def test_access_log_line_is_the_stdlibs(capfd):
     with serving(echo, handler_class=ours.WSGIRequestHandler) as server:
-        exchange(server.server_port, b"GET /logged?q=1 HTTP/1.1\r\n\r\n")
+        exchange(server.server_port, b"GET /logged?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     err = capfd.readouterr().err
     assert re.search(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] "GET /logged\?q=1 HTTP/1\.1" 200 12$', err, re.M), err
 
@@ -519,7 +519,7 @@ def test_signal_handlers_run_and_ctrl_c_stops_serve_forever():
     proc = subprocess.Popen([sys.executable, "-c", SIGNAL_SCRIPT], stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
-        assert exchange(port, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 200 OK")
+        assert exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 200 OK")
         proc.send_signal(signal.SIGUSR1)
         assert proc.stdout.readline() == "usr1\n"
         started = time.monotonic()
@@ -552,7 +552,7 @@ def test_file_wrapper_response_goes_out_whole(tmp_path):
 
     with serving(app) as server:
         with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
-            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             data = b""
             while b"\r\n\r\n" not in data:
                 data += s.recv(65536)
@@ -570,15 +570,15 @@ def test_file_wrapper_response_goes_out_whole(tmp_path):
     "attr, value, raw, status",
     [
         ("limit_request_line", 100, b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n\r\n", b"414"),
-        ("limit_request_fields", 3, b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5)) + b"\r\n", b"431"),
-        ("limit_request_field_size", 200, b"GET / HTTP/1.1\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n", b"431"),
-        ("limit_request_body", 10, b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", b"413"),
+        ("limit_request_fields", 3, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5)) + b"\r\n", b"431"),
+        ("limit_request_field_size", 200, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n", b"431"),
+        ("limit_request_body", 10, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", b"413"),
     ],
 )
 def test_limits_are_server_attributes(attr, value, raw, status):
     with serving(echo, **{attr: value}) as server:
         reply = exchange(server.server_port, raw, until_close=True)
-        ok = exchange(server.server_port, b"GET /fine HTTP/1.1\r\n\r\n")
+        ok = exchange(server.server_port, b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 " + status), reply
     assert ok.endswith(b"GET /fine ")
 
@@ -586,7 +586,7 @@ def test_limits_are_server_attributes(attr, value, raw, status):
 def test_idle_keep_alive_connections_are_closed_after_the_timeout():
     with serving(echo, keepalive_timeout=0.2) as server:
         with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
-            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert s.recv(65536).startswith(b"HTTP/1.1 200")
             started = time.monotonic()
             assert s.recv(65536) == b""  # closed by the server
@@ -609,7 +609,7 @@ def test_handle_request_serves_one_request_and_times_out_like_socketserver():
         assert timeouts == [True] and time.monotonic() - started < 2
         replies = []
         client = threading.Thread(
-            target=lambda: replies.append(exchange(server.server_port, b"GET /one HTTP/1.1\r\n\r\n", until_close=True))
+            target=lambda: replies.append(exchange(server.server_port, b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n", until_close=True))
         )
         client.start()
         server.handle_request()
@@ -660,7 +660,7 @@ def test_underscore_header_names_are_dropped_unless_allowed(allow):
         return [repr(sorted(k for k in environ if k.startswith("HTTP_X"))).encode()]
 
     with serving(app, handler_class=Handler) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nX_Spoof: 1\r\nX-Real: 2\r\n\r\n")
+        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\nX_Spoof: 1\r\nX-Real: 2\r\n\r\n")
     expected = ["HTTP_X_REAL", "HTTP_X_SPOOF"] if allow else ["HTTP_X_REAL"]
     assert reply.startswith(b"HTTP/1.1 200 OK")  # the engine answered, not the stdlib's design
     assert reply.endswith(repr(expected).encode())
@@ -673,7 +673,7 @@ def test_readline_at_the_end_of_a_body_does_not_wait_for_the_next_request():
         return [repr(lines).encode()]
 
     body = b"line one\nline two\r\nthird"
-    raw = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body) + b"GET / HTTP/1.1\r\n\r\n"
+    raw = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     with serving(app) as server:
         reply = exchange(server.server_port, raw, until=b"[]")
     assert b"[b'line one\\n', b'line two\\r\\n', b'third']" in reply
@@ -692,10 +692,10 @@ def test_malformed_chunked_body_gets_400_without_the_app_and_an_error_mid_body_i
         raise RuntimeError("mid-body")
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until_close=True)
+        reply = exchange(server.server_port, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until_close=True)
     assert reply.startswith(b"HTTP/1.1 400 ") and called == []
     with serving(failing) as server:
-        cut = exchange(server.server_port, b"GET / HTTP/1.1\r\n\r\n", until_close=True)
+        cut = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until_close=True)
     assert cut.endswith(b"7\r\npartial\r\n")  # no last chunk: the client sees the body is cut
 
 
@@ -704,7 +704,7 @@ def test_engine_records_go_to_python_logging_under_wsgiref_rs(caplog):
     caplog.set_level("INFO", logger="wsgiref_rs")
     with serving(echo, max_connections=1, header_timeout=0.3) as server:
         port = server.server_port
-        assert exchange(port, b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n", until_close=True).startswith(
+        assert exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", until_close=True).startswith(
             b"HTTP/1.1 400"
         )
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as slow:

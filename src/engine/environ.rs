@@ -137,8 +137,8 @@ pub fn unquote_latin1(path: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// The path and query of a request target as `http.server` and `WSGIRequestHandler` take them:
-/// the target as sent (an absolute-form target keeps its scheme and host), a leading `//`
-/// folded to `/` (gh-87389), split at the first `?`.
+/// the target as sent (from the path on, for an absolute-form target), a leading `//` folded to
+/// `/` (gh-87389), split at the first `?`.
 fn split_target(target: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
     let (path, query) = match target.iter().position(|&b| b == b'?') {
         Some(i) => (&target[..i], &target[i + 1..]),
@@ -198,7 +198,13 @@ pub fn build<'py>(
     };
     env.set_item(intern!(py, "SERVER_PROTOCOL"), protocol)?;
     env.set_item(intern!(py, "REQUEST_METHOD"), method(py, &head.method)?)?;
-    let (path, query) = split_target(&head.target);
+    let (path, query) = split_target(head.target.get(head.path_start..).unwrap_or_default());
+    // An absolute-form target's empty path is "/" (RFC 9112 section 3.2.1).
+    let path = if path.is_empty() && head.path_start > 0 {
+        Cow::Borrowed(&b"/"[..])
+    } else {
+        path
+    };
     let path = unquote_latin1(&path);
     if *path == *b"/" {
         env.set_item(intern!(py, "PATH_INFO"), intern!(py, "/"))?;

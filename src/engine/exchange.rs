@@ -9,7 +9,7 @@
 use std::io;
 use std::time::Duration;
 
-use super::chunked::ChunkedDecoder;
+use super::chunked::{ChunkError, ChunkedDecoder};
 use super::conn::Conn;
 use super::digits::push_decimal;
 use super::io::{read_at_most, read_slice, read_some, Deadline};
@@ -60,8 +60,8 @@ pub struct Exchange {
     pub response: Response,
     /// Set when the body was malformed or the client went away: the connection must close.
     pub broken: bool,
-    /// What was wrong with a malformed chunked body.
-    body_error: Option<String>,
+    /// Why a chunked body was refused (malformed, or over the body limit).
+    body_error: Option<ChunkError>,
     /// The server's software name and whether it is stopping.
     settings: std::sync::Arc<Settings>,
 }
@@ -129,7 +129,7 @@ impl Exchange {
                         Ok(used) => conn.consume(used),
                         Err(e) => {
                             self.broken = true;
-                            self.body_error = Some(e.to_string());
+                            self.body_error = Some(e);
                         }
                     }
                 }
@@ -182,9 +182,14 @@ impl Exchange {
     }
 
     /// The error in a chunked body found in what has arrived so far, if any.
-    pub fn malformed_body(&mut self) -> Option<String> {
+    pub fn malformed_body(&mut self) -> Option<ChunkError> {
         let _ = self.available();
-        self.body_error.clone()
+        self.body_error
+    }
+
+    /// Why the chunked body was refused, if it was (found before or while the app read it).
+    pub fn body_error(&self) -> Option<ChunkError> {
+        self.body_error
     }
 
     /// Reads more of the body from the socket; false at the end of the body.
@@ -192,7 +197,7 @@ impl Exchange {
         if let Some(e) = &self.body_error {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("malformed chunked body: {e}"),
+                format!("chunked body refused: {e}"),
             ));
         }
         if self.body.is_none() || self.broken {

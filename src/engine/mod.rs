@@ -2,7 +2,8 @@
 //!
 //! Pure Rust, no GIL, no I/O: [`limits`] (the bounds a connection is held to), [`parse`] (a
 //! request head parsed with httparse, framing decided as RFC 9112 section 6 asks, smuggling
-//! refused) and [`chunked`] (an incremental decoder that never reads past the body).
+//! refused), [`host`] (the Host field and absolute-form targets, RFC 9112 section 3.2) and
+//! [`chunked`] (an incremental decoder that never reads past the body).
 //!
 //! On Unix, the engine itself: `serve` (the `Engine` class), `event_loop` (accepting, reading,
 //! draining), `stop` (how serve_forever is asked to stop), `listener` and `stream` (TCP or
@@ -14,6 +15,7 @@
 
 pub mod chunked;
 pub mod fields;
+pub mod host;
 pub mod limits;
 pub mod parse;
 

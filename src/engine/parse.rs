@@ -20,17 +20,26 @@
 //! - Content-Length: each field line may be a comma list; every element must
 //!   be 1*DIGIT and all of them the same number (`5, 5` and `05` are 5),
 //!   else 400.
-//! - The request-target is kept as sent, in any form: the environ splits it
-//!   as the standard library does (an absolute-form `http://host/p?q` gives
-//!   PATH_INFO `http://host/p`, as there).
-//! - A missing or repeated Host field is not refused: the standard library
-//!   does not refuse it either.
+//! - Content-Length: a list of identical values (`5, 5`) is given on as its
+//!   first element (`5`), so the application sees a number it can read.
+//! - The request-target is kept as sent (the access log shows it so). An
+//!   absolute-form target with the `http` or `https` scheme
+//!   (`http://host/p?q`, section 3.2.2) gives the path and query from
+//!   [`RequestHead::path_start`] on, and its authority replaces the Host
+//!   field's value, which the RFC says to ignore (a Host field is added for
+//!   an HTTP/1.0 request that has none). Userinfo or an empty host in it is
+//!   400. Any other form is kept as sent.
+//! - Host (section 3.2): an HTTP/1.1 request without one, any request with
+//!   two Host field lines, and a Host value that is not
+//!   `uri-host [":" port]` are 400, as the RFC requires. The standard
+//!   library accepts all three.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
 
 use super::fields::Fields;
+use super::host::{self, AuthorityError};
 use super::limits::Limits;
 
 /// The HTTP-version of a request; httparse reads no other.
@@ -73,6 +82,9 @@ pub struct RequestHead {
     pub method: Cow<'static, str>,
     /// The request-target, raw bytes as sent.
     pub target: Vec<u8>,
+    /// Where the origin-form part (path and query) of `target` starts: past the scheme and
+    /// authority of an absolute-form target, else 0.
+    pub path_start: usize,
     /// The HTTP-version of the request line.
     pub version: Version,
     /// The header fields in order, names in their original case, values
@@ -136,6 +148,14 @@ pub enum ParseError {
     UnsupportedTransferCoding,
     /// A Content-Length over [`Limits::max_body`]. 413.
     BodyTooLarge,
+    /// An HTTP/1.1 request without a Host field. 400.
+    MissingHost,
+    /// More than one Host field line. 400.
+    RepeatedHost,
+    /// A Host value that is not `uri-host [":" port]`. 400.
+    InvalidHost,
+    /// An `http` or `https` absolute-form target whose authority is refused. 400.
+    InvalidAuthority(AuthorityError),
 }
 
 impl ParseError {
@@ -159,7 +179,11 @@ impl ParseError {
             | ParseError::TransferEncodingWithContentLength
             | ParseError::TransferEncodingInHttp10
             | ParseError::TransferEncodingNotChunked
-            | ParseError::ChunkedTwice => 400,
+            | ParseError::ChunkedTwice
+            | ParseError::MissingHost
+            | ParseError::RepeatedHost
+            | ParseError::InvalidHost
+            | ParseError::InvalidAuthority(_) => 400,
         }
     }
 }
@@ -188,6 +212,18 @@ impl fmt::Display for ParseError {
             ParseError::ChunkedTwice => "chunked transfer coding applied more than once",
             ParseError::UnsupportedTransferCoding => "unsupported transfer coding",
             ParseError::BodyTooLarge => "request body too large",
+            ParseError::MissingHost => "HTTP/1.1 request without a Host field",
+            ParseError::RepeatedHost => "more than one Host field",
+            ParseError::InvalidHost => "invalid Host field value",
+            ParseError::InvalidAuthority(AuthorityError::Userinfo) => {
+                "userinfo in the request target's authority"
+            }
+            ParseError::InvalidAuthority(AuthorityError::EmptyHost) => {
+                "empty host in the request target"
+            }
+            ParseError::InvalidAuthority(AuthorityError::Invalid) => {
+                "invalid authority in the request target"
+            }
         })
     }
 }
@@ -502,7 +538,13 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         Some(0) => Version::Http10,
         _ => Version::Http11,
     };
+    let target = req.path.unwrap_or_default().as_bytes();
+    let absolute = host::absolute_form(target).map_err(ParseError::InvalidAuthority)?;
+    let authority = absolute
+        .as_ref()
+        .and_then(|form| target.get(form.authority.clone()));
     let mut framing = Framing::default();
+    let (mut hosts, mut host_valid) = (0usize, true);
     let size = req
         .headers
         .iter()
@@ -512,9 +554,18 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         // httparse already trims; trim again so the contract does not hang on it.
-        let value = trim_ows(h.value);
+        let mut value = trim_ows(h.value);
         if name.eq_ignore_ascii_case(b"content-length") {
             framing.content_length(value);
+            // `5, 5` (identical values, else refused below): the application gets `5`.
+            value = list_elements(value).next().unwrap_or(value);
+        } else if name.eq_ignore_ascii_case(b"host") {
+            hosts += 1;
+            host_valid &= host::is_valid_host(value);
+            if let Some(authority) = authority {
+                // The target's authority is the host; the field is ignored (section 3.2.2).
+                value = authority;
+            }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
             framing.transfer_encoding(value);
         } else if name.eq_ignore_ascii_case(b"connection") {
@@ -526,6 +577,17 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
         }
         headers.push(name, value);
     }
+    match hosts {
+        0 if version == Version::Http11 => return Err(ParseError::MissingHost),
+        0 => {
+            if let Some(authority) = authority {
+                headers.push(b"Host", authority);
+            }
+        }
+        1 if !host_valid => return Err(ParseError::InvalidHost),
+        1 => {}
+        _ => return Err(ParseError::RepeatedHost),
+    }
     let body = framing.body(version, limits)?;
     let keep_alive = match version {
         Version::Http11 => !framing.close,
@@ -533,7 +595,8 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
     };
     Ok(RequestHead {
         method: method(req.method.unwrap_or_default()),
-        target: req.path.unwrap_or_default().as_bytes().to_vec(),
+        target: target.to_vec(),
+        path_start: absolute.map_or(0, |form| form.path_start),
         version,
         headers,
         keep_alive,
@@ -583,26 +646,26 @@ mod tests {
 
     /// `GET / HTTP/1.1` with `fields` as its header section.
     fn get_with(fields: &str) -> Vec<u8> {
-        format!("GET / HTTP/1.1\r\n{fields}\r\n").into_bytes()
+        format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n").into_bytes()
     }
 
     #[rustfmt::skip]
     const CASES: &[(&[u8], Outcome)] = &[
         // Complete heads.
-        (b"GET / HTTP/1.1\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Whole),
         (b"GET / HTTP/1.0\r\n\r\n", Whole),
         (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", Whole),
-        (b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", Whole),
-        (b"\nGET / HTTP/1.1\r\n\r\n", Whole),
+        (b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Whole),
+        (b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Whole),
         (b"GET / HTTP/1.1\nHost: a\n\n", Whole),
-        (b"GET /caf\xc3\xa9 HTTP/1.1\r\n\r\n", Whole),
-        (b"GET / HTTP/1.1\r\nX: \xff\xfe\r\n\r\n", Whole),
-        (b"GET / HTTP/1.1\r\nX:\r\n\r\n", Whole),
-        (b"GET / HTTP/1.1\r\nX: a\tb\r\n\r\n", Whole),
+        (b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: \xff\xfe\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\tb\r\n\r\n", Whole),
         // Pipelined: the head ends exactly where the next bytes start.
-        (b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", Head(19)),
-        (b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", Head(38)),
-        (b"GET / HTTP/1.1\r\n\r\n\r\n", Head(18)),
+        (b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\n\r\n", Head(28)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", Head(47)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n", Head(27)),
         // Incomplete.
         (b"", Partial),
         (b"\r\n", Partial),
@@ -621,11 +684,11 @@ mod tests {
         (b"G(T / HTTP/1.1\r\n\r\n", Err(InvalidMethod)),
         (b" GET / HTTP/1.1\r\n\r\n", Err(InvalidMethod)),
         (b"GET  / HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
-        (b"GET  HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
-        (b"GET /a\x00b HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
-        (b"GET /a\x7fb HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
-        (b"GET /a\tb HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
-        (b"GET /\xff HTTP/1.1\r\n\r\n", Err(InvalidTarget)),
+        (b"GET  HTTP/1.1\r\nHost: a\r\n\r\n", Err(InvalidTarget)),
+        (b"GET /a\x00b HTTP/1.1\r\nHost: a\r\n\r\n", Err(InvalidTarget)),
+        (b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n", Err(InvalidTarget)),
+        (b"GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", Err(InvalidTarget)),
+        (b"GET /\xff HTTP/1.1\r\nHost: a\r\n\r\n", Err(InvalidTarget)),
         (b"GET /\r\n\r\n", Err(InvalidTarget)),
         (b"GET / HTTX/1.1\r\n\r\n", Err(InvalidVersion)),
         (b"GET / http/1.1\r\n\r\n", Err(InvalidVersion)),
@@ -646,53 +709,77 @@ mod tests {
         (b"GET / HTTP/1.1\rX\n\r\n", Err(InvalidLineEnding)),
         (b"GET / HTTP/1.1\r\nHost: a\r\n\rX", Err(InvalidLineEnding)),
         // Header fields.
-        (b"GET / HTTP/1.1\r\nHo st: a\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nContent-Length\t: 5\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\n: a\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHo st: a\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length\t: 5\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n: a\r\n\r\n", Err(InvalidHeaderName)),
         (b"GET / HTTP/1.1\r\nHost\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nHo\x01st: a\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nH\xc3\xa9: a\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nA: 1\r\nB(: 2\r\n\r\n", Err(InvalidHeaderName)),
-        (b"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n", Err(ObsFold)),
-        (b"GET / HTTP/1.1\r\nX-A: a\r\n\tb\r\n\r\n", Err(ObsFold)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHo\x01st: a\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nH\xc3\xa9: a\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB(: 2\r\n\r\n", Err(InvalidHeaderName)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\r\n b\r\n\r\n", Err(ObsFold)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\r\n\tb\r\n\r\n", Err(ObsFold)),
         (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", Err(ObsFold)),
-        (b"GET / HTTP/1.1\r\nX-A: a\x00b\r\n\r\n", Err(InvalidHeaderValue)),
-        (b"GET / HTTP/1.1\r\nX-A: a\x7fb\r\n\r\n", Err(InvalidHeaderValue)),
-        (b"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", Err(InvalidHeaderValue)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n", Err(InvalidHeaderValue)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x7fb\r\n\r\n", Err(InvalidHeaderValue)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: a\rb\r\n\r\n", Err(InvalidHeaderValue)),
         // Content-Length (RFC 9112 section 6.3, item 5).
-        (b"GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 0x5\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5a\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5 5\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5.0\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length:\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5,\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: ,5\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: x\r\n\r\n", Err(InvalidContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5, 6\r\n\r\n", Err(ConflictingContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", Err(ConflictingContentLength)),
-        (b"GET / HTTP/1.1\r\nContent-Length: 5,5,6\r\n\r\n", Err(ConflictingContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5a\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 5\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5.0\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: ,5\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551616\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: x\r\n\r\n", Err(InvalidContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n", Err(ConflictingContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", Err(ConflictingContentLength)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5,5,6\r\n\r\n", Err(ConflictingContentLength)),
         // Transfer-Encoding (RFC 9112 sections 6.1 and 6.3).
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", Err(TransferEncodingWithContentLength)),
-        (b"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingWithContentLength)),
-        (b"POST / HTTP/1.1\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingWithContentLength)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", Err(TransferEncodingWithContentLength)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingWithContentLength)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingWithContentLength)),
         (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", Err(TransferEncodingInHttp10)),
         (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", Err(TransferEncodingInHttp10)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", Err(TransferEncodingNotChunked)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", Err(ChunkedTwice)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", Err(ChunkedTwice)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Err(UnsupportedTransferCoding)),
-        (b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", Err(UnsupportedTransferCoding)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", Err(TransferEncodingNotChunked)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", Err(ChunkedTwice)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", Err(ChunkedTwice)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Err(UnsupportedTransferCoding)),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", Err(UnsupportedTransferCoding)),
+        // Host (RFC 9112 section 3.2): required in HTTP/1.1, once, and well-formed in any request.
+        (b"GET / HTTP/1.1\r\n\r\n", Err(MissingHost)),
+        (b"GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", Err(MissingHost)),
+        (b"OPTIONS * HTTP/1.1\r\n\r\n", Err(MissingHost)),
+        (b"GET http://h/ HTTP/1.1\r\n\r\n", Err(MissingHost)),
+        (b"GET / HTTP/1.0\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost:\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nhOST: [::1]:8000\r\n\r\n", Whole),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", Err(RepeatedHost)),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", Err(RepeatedHost)),
+        (b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", Err(RepeatedHost)),
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", Err(InvalidHost)),
+        (b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", Err(InvalidHost)),
+        // An absolute-form target's authority must be a host (RFC 9110 section 4.2).
+        (b"GET http://u:p@h/ HTTP/1.1\r\nHost: h\r\n\r\n", Err(InvalidAuthority(AuthorityError::Userinfo))),
+        (b"GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n", Err(InvalidAuthority(AuthorityError::EmptyHost))),
+        (b"GET http://a%zz/ HTTP/1.1\r\nHost: h\r\n\r\n", Err(InvalidAuthority(AuthorityError::Invalid))),
+        (b"GET http://h:x/ HTTP/1.1\r\nHost: h\r\n\r\n", Err(InvalidAuthority(AuthorityError::Invalid))),
+        (b"GET http://h/ HTTP/1.1\r\nHost: a b\r\n\r\n", Err(InvalidHost)),
     ];
 
     #[test]
@@ -740,6 +827,10 @@ mod tests {
             (ConflictingContentLength, 400), (TransferEncodingWithContentLength, 400),
             (TransferEncodingInHttp10, 400), (TransferEncodingNotChunked, 400),
             (ChunkedTwice, 400), (UnsupportedTransferCoding, 501), (BodyTooLarge, 413),
+            (MissingHost, 400), (RepeatedHost, 400), (InvalidHost, 400),
+            (InvalidAuthority(AuthorityError::Userinfo), 400),
+            (InvalidAuthority(AuthorityError::EmptyHost), 400),
+            (InvalidAuthority(AuthorityError::Invalid), 400),
         ];
         for (e, status) in cases {
             assert_eq!(e.status(), status, "{e:?}");
@@ -767,10 +858,10 @@ mod tests {
         #[rustfmt::skip]
         let cases: &[(Limits, &[u8], Outcome)] = &[
             // The request line counts its CRLF (and empty lines before it).
-            (limits(16, 100, 100, None), b"GET / HTTP/1.1\r\n\r\n", Whole),
-            (limits(16, 100, 100, None), b"GET /a HTTP/1.1\r\n\r\n", Err(RequestLineTooLong)),
-            (limits(16, 100, 100, None), b"\r\nGET / HTTP/1.1\r\n\r\n", Err(RequestLineTooLong)),
-            (limits(16, 100, 100, None), b"GET / HTTP/1.1\r", Partial),
+            (limits(16, 100, 100, None), b"GET / HTTP/1.0\r\n\r\n", Whole),
+            (limits(16, 100, 100, None), b"GET /a HTTP/1.0\r\n\r\n", Err(RequestLineTooLong)),
+            (limits(16, 100, 100, None), b"\r\nGET / HTTP/1.0\r\n\r\n", Err(RequestLineTooLong)),
+            (limits(16, 100, 100, None), b"GET / HTTP/1.0\r", Partial),
             (limits(16, 100, 100, None), b"GET /aaaaaaaaaaa", Err(RequestLineTooLong)),
             (limits(16, 100, 100, None), b"GET /aaaaaaaaaa", Partial),
             (limits(16, 100, 100, None), b"GET / HTTP/2.0\r", Partial),
@@ -781,25 +872,25 @@ mod tests {
             (limits(16, 100, 100, None), b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r", Partial),
             (limits(0, 100, 100, None), b"", Err(RequestLineTooLong)),
             // The header section counts everything after the request line.
-            (limits(100, 8, 100, None), b"GET / HTTP/1.1\r\nA: b\r\n\r\n", Whole),
-            (limits(100, 10, 100, None), b"GET / HTTP/1.1\r\nA: bcd\r\n\r\n", Whole),
-            (limits(100, 10, 100, None), b"GET / HTTP/1.1\r\nA: bcde\r\n\r\n", Err(HeaderSectionTooLarge)),
-            (limits(100, 10, 100, None), b"GET / HTTP/1.1\r\nA: bcdefg", Partial),
-            (limits(100, 10, 100, None), b"GET / HTTP/1.1\r\nA: bcdefgh", Err(HeaderSectionTooLarge)),
-            (limits(100, 2, 100, None), b"GET / HTTP/1.1\r\n\r\n", Whole),
-            (limits(100, 1, 100, None), b"GET / HTTP/1.1\r\n\r\n", Err(HeaderSectionTooLarge)),
-            (limits(100, 0, 100, None), b"GET / HTTP/1.1\r\n", Err(HeaderSectionTooLarge)),
-            (limits(100, 9, 100, None), b"GET / HTTP/1.1\r\na:\na:\na:\na:\na:\n\n", Err(HeaderSectionTooLarge)),
+            (limits(100, 8, 100, None), b"GET / HTTP/1.0\r\nA: b\r\n\r\n", Whole),
+            (limits(100, 10, 100, None), b"GET / HTTP/1.0\r\nA: bcd\r\n\r\n", Whole),
+            (limits(100, 10, 100, None), b"GET / HTTP/1.0\r\nA: bcde\r\n\r\n", Err(HeaderSectionTooLarge)),
+            (limits(100, 10, 100, None), b"GET / HTTP/1.0\r\nA: bcdefg", Partial),
+            (limits(100, 10, 100, None), b"GET / HTTP/1.0\r\nA: bcdefgh", Err(HeaderSectionTooLarge)),
+            (limits(100, 2, 100, None), b"GET / HTTP/1.0\r\n\r\n", Whole),
+            (limits(100, 1, 100, None), b"GET / HTTP/1.0\r\n\r\n", Err(HeaderSectionTooLarge)),
+            (limits(100, 0, 100, None), b"GET / HTTP/1.0\r\n", Err(HeaderSectionTooLarge)),
+            (limits(100, 9, 100, None), b"GET / HTTP/1.0\r\na:\na:\na:\na:\na:\n\n", Err(HeaderSectionTooLarge)),
             // Header count.
-            (limits(100, 100, 2, None), b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", Whole),
-            (limits(100, 100, 2, None), b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", Err(TooManyHeaders)),
-            (limits(100, 100, 0, None), b"GET / HTTP/1.1\r\n\r\n", Whole),
-            (limits(100, 100, 0, None), b"GET / HTTP/1.1\r\nA: 1\r\n\r\n", Err(TooManyHeaders)),
+            (limits(100, 100, 2, None), b"GET / HTTP/1.0\r\nA: 1\r\nB: 2\r\n\r\n", Whole),
+            (limits(100, 100, 2, None), b"GET / HTTP/1.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", Err(TooManyHeaders)),
+            (limits(100, 100, 0, None), b"GET / HTTP/1.0\r\n\r\n", Whole),
+            (limits(100, 100, 0, None), b"GET / HTTP/1.0\r\nA: 1\r\n\r\n", Err(TooManyHeaders)),
             // Content-Length against max_body (a chunked body is the decoder's).
-            (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n", Whole),
-            (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", Err(BodyTooLarge)),
-            (limits(100, 100, 100, Some(0)), b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", Whole),
-            (d, b"POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n", Whole),
+            (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.0\r\nContent-Length: 4\r\n\r\n", Whole),
+            (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", Err(BodyTooLarge)),
+            (limits(100, 100, 100, Some(0)), b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Whole),
+            (d, b"POST / HTTP/1.0\r\nContent-Length: 18446744073709551615\r\n\r\n", Whole),
         ];
         for (limits, input, want) in cases {
             assert_eq!(
@@ -815,12 +906,13 @@ mod tests {
     fn header_count_matches_the_standard_library() {
         let fields = |n: usize| (0..n).map(|i| format!("X-{i}: v\r\n")).collect::<String>();
         let d = Limits::default();
-        assert_eq!(outcome(&get_with(&fields(100)), &d), Whole);
-        assert_eq!(outcome(&get_with(&fields(101)), &d), Err(TooManyHeaders));
+        // get_with() sends a Host field too.
+        assert_eq!(outcome(&get_with(&fields(99)), &d), Whole);
+        assert_eq!(outcome(&get_with(&fields(100)), &d), Err(TooManyHeaders));
         // Past the slots kept on the stack.
         let many = limits(100, 1 << 20, 150, None);
-        assert_eq!(outcome(&get_with(&fields(150)), &many), Whole);
-        assert_eq!(outcome(&get_with(&fields(151)), &many), Err(TooManyHeaders));
+        assert_eq!(outcome(&get_with(&fields(149)), &many), Whole);
+        assert_eq!(outcome(&get_with(&fields(150)), &many), Err(TooManyHeaders));
         let huge = limits(100, 1 << 20, usize::MAX, None);
         assert_eq!(outcome(&get_with(&fields(1000)), &huge), Whole);
     }
@@ -852,13 +944,13 @@ mod tests {
     fn keep_alive() {
         #[rustfmt::skip]
         let cases: &[(&[u8], bool)] = &[
-            (b"GET / HTTP/1.1\r\n\r\n", true),
-            (b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
-            (b"GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", false),
-            (b"GET / HTTP/1.1\r\nConnection: Upgrade, close\r\n\r\n", false),
-            (b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false),
-            (b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", true),
-            (b"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", true),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: CLOSE\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, close\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", true),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n", true),
             (b"GET / HTTP/1.0\r\n\r\n", false),
             (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
             (b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", true),
@@ -876,13 +968,13 @@ mod tests {
     fn expect_continue() {
         #[rustfmt::skip]
         let cases: &[(&[u8], bool)] = &[
-            (b"POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", true),
-            (b"POST / HTTP/1.1\r\nexpect: 100-Continue \r\n\r\n", true),
-            (b"POST / HTTP/1.1\r\nX: 1\r\nExpect: 100-continue\r\n\r\n", true),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", true),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nexpect: 100-Continue \r\n\r\n", true),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nX: 1\r\nExpect: 100-continue\r\n\r\n", true),
             (b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", false),
-            (b"POST / HTTP/1.1\r\nExpect: 100-continuex\r\n\r\n", false),
-            (b"POST / HTTP/1.1\r\nX-Expect: 100-continue\r\n\r\n", false),
-            (b"POST / HTTP/1.1\r\n\r\n", false),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continuex\r\n\r\n", false),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nX-Expect: 100-continue\r\n\r\n", false),
+            (b"POST / HTTP/1.1\r\nHost: a\r\n\r\n", false),
         ];
         for &(input, want) in cases {
             assert_eq!(head(input).expect_continue, want, "{:?}", show(input));
@@ -908,15 +1000,68 @@ mod tests {
             "HTTPS://h:8080/a/b?c?d",
             "http://h",
             "http://h?q",
-            "http://u@h:1/",
             "svn+ssh://h/x",
             "1http://h/x",
             "ht_tp://h/x",
             "http:/h/x",
         ];
         for &target in cases {
-            let h = head(format!("GET {target} HTTP/1.1\r\n\r\n").as_bytes());
+            let h = head(format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
             assert_eq!(h.target, target.as_bytes(), "{target}");
+        }
+    }
+
+    /// An http(s) absolute-form target: the path and query start past the authority, which
+    /// stands for the Host field (RFC 9112 section 3.2.2); other forms start at 0.
+    #[test]
+    fn absolute_form_authority_replaces_the_host() {
+        let host_of = |h: &RequestHead| {
+            let hosts: Vec<String> = h
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"host"))
+                .map(|(_, v)| show(v))
+                .collect();
+            hosts
+        };
+        let h = head(b"GET http://example.test/abs/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+        assert_eq!(h.target, b"http://example.test/abs/p?q=1");
+        assert_eq!(&h.target[h.path_start..], b"/abs/p?q=1");
+        assert_eq!(host_of(&h), ["example.test"]);
+        let h = head(b"GET HTTP://Example.TEST:8080 HTTP/1.1\r\nX: 1\r\nHost: other\r\n\r\n");
+        assert_eq!(&h.target[h.path_start..], b"");
+        assert_eq!(host_of(&h), ["Example.TEST:8080"]);
+        // HTTP/1.0 may come without Host: the authority becomes one.
+        let h = head(b"GET https://[::1]:8443/x HTTP/1.0\r\n\r\n");
+        assert_eq!(&h.target[h.path_start..], b"/x");
+        assert_eq!(host_of(&h), ["[::1]:8443"]);
+        for origin in ["/p?q", "*", "//h/p", "ftp://h/p"] {
+            let h = head(format!("GET {origin} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+            assert_eq!(h.path_start, 0, "{origin}");
+            assert_eq!(host_of(&h), ["a"], "{origin}");
+        }
+    }
+
+    /// A list of identical Content-Length values is given on as one (RFC 9110 section 8.6).
+    #[test]
+    fn content_length_list_is_given_on_as_one_value() {
+        for (fields, want, length) in [
+            ("Content-Length: 5, 5\r\n", "5", 5),
+            ("Content-Length: 5,5,5\r\n", "5", 5),
+            ("Content-Length: 05, 5\r\n", "05", 5),
+            ("Content-Length: 007\r\n", "007", 7),
+            ("Content-Length: 5\r\ncontent-length: 5 , 5\r\n", "5", 5),
+        ] {
+            let h = head(&get_with(fields));
+            assert_eq!(h.body, Length(length), "{fields:?}");
+            let lengths: Vec<String> = h
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"content-length"))
+                .map(|(_, v)| show(v))
+                .collect();
+            assert_eq!(lengths[0], want, "{fields:?}");
+            assert!(lengths.iter().all(|v| !v.contains(',')), "{fields:?}");
         }
     }
 
@@ -939,7 +1084,7 @@ mod tests {
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
         assert_eq!(fields, want);
-        let h = head(b"get / HTTP/1.1\r\n\r\n");
+        let h = head(b"get / HTTP/1.1\r\nHost: a\r\n\r\n");
         assert_eq!((&*h.method, h.version.as_str()), ("get", "HTTP/1.1"));
     }
 

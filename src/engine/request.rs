@@ -10,6 +10,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+use super::chunked::ChunkError;
 use super::conn::Conn;
 use super::environ::{self, Peer};
 use super::exchange::Exchange;
@@ -142,6 +143,27 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
     let _ = conn.write(&[head.as_bytes(), body.as_bytes()], deadline);
 }
 
+/// Answers a request whose chunked body was refused with the error's status (400, 413, 431),
+/// unless a response has gone out already, and closes the connection after it. Call without the
+/// GIL.
+fn refuse_body(x: &mut Exchange, err: ChunkError) {
+    x.keep_alive = false;
+    if x.response.headers_sent {
+        x.broken = true;
+        return;
+    }
+    let code = err.status();
+    if let Some(conn) = &x.conn {
+        log::info!("refused a request body from {}: {code} {err}", conn.peer);
+    }
+    x.reset_response();
+    x.response.head.begin(&format!("{code} {}", reason(code)));
+    x.response
+        .head
+        .push("Content-Type", "text/plain; charset=utf-8");
+    let _ = x.send(format!("{err}\n").as_bytes(), true);
+}
+
 /// Serves one request. Whatever the application raises is its own error (logged, the 500 page);
 /// an exception that is no `Exception` from our own calls around it (KeyboardInterrupt when
 /// Ctrl-C lands while the access line is written, SystemExit) stops the server, as it stops
@@ -164,20 +186,10 @@ pub fn serve(
     let exchange: Shared = Arc::new(Mutex::new(Exchange::new(conn, &head, settings.clone())));
     let malformed = exchange.lock().malformed_body();
     if let Some(problem) = malformed {
-        // A chunked body already known to be malformed: 400 and close; the app is not called.
+        // A chunked body already known to be refused (malformed, or over the limit): its
+        // status and close; the app is not called.
         let refused = exchange.clone();
-        py.detach(move || {
-            let mut x = refused.lock();
-            x.keep_alive = false;
-            x.response.head.begin("400 Bad Request");
-            x.response
-                .head
-                .push("Content-Type", "text/plain; charset=utf-8");
-            let _ = x.send(
-                format!("malformed chunked body: {problem}\n").as_bytes(),
-                true,
-            );
-        });
+        py.detach(move || refuse_body(&mut refused.lock(), problem));
     } else {
         match settings.spare_objects.take(py, &exchange) {
             Ok(objects) => {
@@ -322,6 +334,13 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
         || err.is_instance_of::<PyConnectionAbortedError>(py);
     if gone {
         exchange.lock().keep_alive = false;
+        return;
+    }
+    let refused = exchange.lock().body_error();
+    if let Some(problem) = refused {
+        // The application failed reading a body we refused: the answer is the refusal's.
+        let exchange = exchange.clone();
+        py.detach(move || refuse_body(&mut exchange.lock(), problem));
         return;
     }
     let logged = py.import("traceback").and_then(|tb| {
