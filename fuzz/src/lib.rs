@@ -7,7 +7,9 @@
 //! `super::fields`, `super::limits`, ... paths inside those files resolve here as they do
 //! there. A pure module the parsers come to need is one more line below.
 //!
-//! [`checks`] holds the targets' bodies: `fuzz_targets/*.rs` call them under libFuzzer.
+//! [`checks`] holds the targets' bodies: `fuzz_targets/*.rs` call them under libFuzzer, and the
+//! main crate's `cargo test` (`tests/fuzz_parsers.rs`) calls them on stable Rust over a seeded
+//! [`mutate`] run of the seed corpus in `fuzz/seeds/`.
 
 #[path = "../../src/engine/chunked.rs"]
 pub mod chunked;
@@ -19,3 +21,4 @@ pub mod limits;
 pub mod parse;
 
 pub mod checks;
+pub mod mutate;
