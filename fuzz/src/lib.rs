@@ -5,7 +5,7 @@
 //! directly instead of depending on `wsgiref_rs`: no libpython to link, and libFuzzer
 //! instruments only the parsers. Each module keeps the name it has in the engine, so the
 //! `super::fields`, `super::limits`, ... paths inside those files resolve here as they do
-//! there. A pure module the parsers come to need is one more line below.
+//! there. A pure module the parsers come to need is one more `#[path]` module below.
 //!
 //! [`checks`] holds the targets' bodies: `fuzz_targets/*.rs` call them under libFuzzer, and the
 //! main crate's `cargo test` (`tests/fuzz_parsers.rs`) calls them on stable Rust over a seeded
