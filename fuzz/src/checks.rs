@@ -1,0 +1,107 @@
+//! What each fuzz target asserts about one input: no panic, and answers that hang together.
+//!
+//! The first byte of an input picks the limits (and for the chunked decoder the piece size), so
+//! the fuzzer reaches the limit checks as well as the syntax.
+
+use crate::chunked::{ChunkError, ChunkedDecoder};
+use crate::limits::Limits;
+use crate::parse::{parse_head as parse, BodyFraming, Version};
+
+/// `parse_head` on any bytes: no panic, a head never longer than the limits allow, the same head
+/// whatever follows it, and only the statuses a refusal may carry.
+pub fn parse_head(data: &[u8]) {
+    // The first byte picks the limits: the defaults, or small ones that the input can reach.
+    let (choice, buf) = data.split_first().map_or((0, data), |(c, rest)| (*c, rest));
+    let limits = if choice & 1 == 0 {
+        Limits::default()
+    } else {
+        Limits {
+            max_request_line: usize::from(choice >> 1) % 48,
+            max_header_bytes: usize::from(choice >> 2) % 64,
+            max_headers: usize::from(choice >> 5),
+            max_body: Some(u64::from(choice >> 3)),
+        }
+    };
+    // The most a head may take of the buffer: the request line (empty lines before it included)
+    // and the header section, each within its limit.
+    let most = limits
+        .max_request_line
+        .saturating_add(limits.max_header_bytes);
+    match parse(buf, &limits) {
+        Ok(Some((head, len))) => {
+            assert!(len > 0 && len <= buf.len() && len <= most);
+            assert!(head.headers.len() <= limits.max_headers);
+            assert!(!head.target.is_empty());
+            if head.body == BodyFraming::Chunked || head.expect_continue {
+                assert_eq!(head.version, Version::Http11);
+            }
+            if let (BodyFraming::Length(n), Some(max)) = (head.body, limits.max_body) {
+                assert!(n <= max);
+            }
+            let exact = buf.get(..len).unwrap_or_default();
+            // What follows the head does not change it (pipelining) ...
+            assert_eq!(parse(exact, &limits), Ok(Some((head, len))));
+            // ... and one byte less is not a head yet.
+            let short = buf.get(..len - 1).unwrap_or_default();
+            assert_eq!(parse(short, &limits), Ok(None));
+        }
+        // Waiting for more bytes is only allowed while the buffer is within the limits, so a
+        // client cannot make a connection's buffer grow past them.
+        Ok(None) => assert!(buf.len() < most),
+        Err(e) => assert!(matches!(e.status(), 400 | 413 | 414 | 431 | 501 | 505)),
+    }
+}
+
+/// `ChunkedDecoder` on any bytes, split anywhere: no panic, never past the input, within
+/// `max_body`, and the same answer however the input is split.
+pub fn chunked(data: &[u8]) {
+    // The first byte picks the piece size and the limits.
+    let (choice, input) = data.split_first().map_or((0, data), |(c, rest)| (*c, rest));
+    let step = usize::from(choice % 16) + 1;
+    let limits = if choice & 0x80 == 0 {
+        Limits::default()
+    } else {
+        Limits {
+            max_body: Some(u64::from(choice & 0x3f)),
+            max_header_bytes: usize::from(choice & 0x1f),
+            ..Limits::default()
+        }
+    };
+    let whole = decode(input, input.len().max(1), &limits);
+    assert_eq!(decode(input, step, &limits), whole);
+    if let Ok((consumed, true, _)) = whole {
+        // The body ends where it ends, whatever follows.
+        let body = input.get(..consumed).unwrap_or_default();
+        assert_eq!(decode(body, step, &limits), whole);
+    }
+}
+
+/// Decodes `input` in pieces of `step` bytes: (consumed, done, data) or the error.
+fn decode(
+    input: &[u8],
+    step: usize,
+    limits: &Limits,
+) -> Result<(usize, bool, Vec<u8>), ChunkError> {
+    let mut d = ChunkedDecoder::new(limits);
+    let mut out = Vec::new();
+    let mut consumed = 0;
+    let mut available = 0;
+    while available < input.len() && !d.is_done() {
+        available = (available + step).min(input.len());
+        let piece = input.get(consumed..available).unwrap_or_default();
+        let n = d.decode(piece, &mut out)?;
+        assert!(n <= piece.len());
+        if n < piece.len() {
+            assert!(d.is_done());
+        }
+        consumed += n;
+        if let Some(max) = limits.max_body {
+            assert!(d.body_len() <= max);
+        }
+    }
+    assert!(out.len() as u64 <= d.body_len());
+    if d.is_done() {
+        assert_eq!(out.len() as u64, d.body_len());
+    }
+    Ok((consumed, d.is_done(), out))
+}

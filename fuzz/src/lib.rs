@@ -1,0 +1,24 @@
+//! The engine's pure parsers, compiled from their own source files, and the checks the fuzz
+//! targets run on them.
+//!
+//! The parsers are pure Rust (no GIL, no I/O), so this crate compiles `src/engine/<name>.rs`
+//! directly instead of depending on `wsgiref_rs`: no libpython to link, and libFuzzer
+//! instruments only the parsers. Each module keeps the name it has in the engine, so the
+//! `super::fields`, `super::limits`, ... paths inside those files resolve here as they do
+//! there. A pure module the parsers come to need is one more `#[path]` module below.
+//!
+//! [`checks`] holds the targets' bodies: `fuzz_targets/*.rs` call them under libFuzzer, and the
+//! main crate's `cargo test` (`tests/fuzz_parsers.rs`) calls them on stable Rust over a seeded
+//! [`mutate`] run of the seed corpus in `fuzz/seeds/`.
+
+#[path = "../../src/engine/chunked.rs"]
+pub mod chunked;
+#[path = "../../src/engine/fields.rs"]
+pub mod fields;
+#[path = "../../src/engine/limits.rs"]
+pub mod limits;
+#[path = "../../src/engine/parse.rs"]
+pub mod parse;
+
+pub mod checks;
+pub mod mutate;
