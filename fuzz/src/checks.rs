@@ -32,6 +32,34 @@ pub fn parse_head(data: &[u8]) {
             assert!(len > 0 && len <= buf.len() && len <= most);
             assert!(head.headers.len() <= limits.max_headers);
             assert!(!head.target.is_empty());
+            // RFC 9112 section 3.2: one Host field, well-formed, and always one in HTTP/1.1
+            // (an absolute-form target's authority stands in for it).
+            let hosts: Vec<&[u8]> = head
+                .headers
+                .iter()
+                .filter(|(name, _)| name.eq_ignore_ascii_case(b"host"))
+                .map(|(_, value)| value)
+                .collect();
+            assert!(hosts.len() <= 1);
+            assert!(hosts.iter().all(|value| crate::host::is_valid_host(value)));
+            if head.version == Version::Http11 {
+                assert_eq!(hosts.len(), 1);
+            }
+            // The origin-form part starts past an http(s) absolute-form target's authority.
+            assert!(head.path_start <= head.target.len());
+            if head.path_start > 0 {
+                let target = head.target.to_ascii_lowercase();
+                assert!(target.starts_with(b"http://") || target.starts_with(b"https://"));
+                assert_eq!(hosts.len(), 1);
+            }
+            // A Content-Length list reaches the application as one value.
+            let lengths = head
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(b"content-length"));
+            for (_, value) in lengths {
+                assert!(!value.contains(&b','));
+            }
             if head.body == BodyFraming::Chunked || head.expect_continue {
                 assert_eq!(head.version, Version::Http11);
             }

@@ -15,6 +15,8 @@
 pub mod chunked;
 #[path = "../../src/engine/fields.rs"]
 pub mod fields;
+#[path = "../../src/engine/host.rs"]
+pub mod host;
 #[path = "../../src/engine/limits.rs"]
 pub mod limits;
 #[path = "../../src/engine/parse.rs"]
