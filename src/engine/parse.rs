@@ -88,7 +88,10 @@ pub struct RequestHead {
     /// The HTTP-version of the request line.
     pub version: Version,
     /// The header fields in order, names in their original case, values
-    /// without leading and trailing OWS (SP / HTAB).
+    /// without leading and trailing OWS (SP / HTAB). For an absolute-form
+    /// target, the Host field holds its authority, and an HTTP/1.0 request
+    /// without one gets one at the end (so one field past
+    /// [`Limits::max_headers`] at most).
     pub headers: Fields,
     /// Whether the connection may stay open after the response: HTTP/1.1
     /// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
@@ -1031,10 +1034,15 @@ mod tests {
         let h = head(b"GET HTTP://Example.TEST:8080 HTTP/1.1\r\nX: 1\r\nHost: other\r\n\r\n");
         assert_eq!(&h.target[h.path_start..], b"");
         assert_eq!(host_of(&h), ["Example.TEST:8080"]);
-        // HTTP/1.0 may come without Host: the authority becomes one.
+        // HTTP/1.0 may come without Host: the authority becomes one, even past max_headers.
         let h = head(b"GET https://[::1]:8443/x HTTP/1.0\r\n\r\n");
         assert_eq!(&h.target[h.path_start..], b"/x");
         assert_eq!(host_of(&h), ["[::1]:8443"]);
+        let full = b"GET http://a/ HTTP/1.0\r\nX: 1\r\n\r\n";
+        match parse_head(full, &limits(100, 100, 1, None)) {
+            Ok(Some((h, _))) => assert_eq!(h.headers.len(), 2),
+            other => panic!("{other:?}"),
+        }
         for origin in ["/p?q", "*", "//h/p", "ftp://h/p"] {
             let h = head(format!("GET {origin} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
             assert_eq!(h.path_start, 0, "{origin}");
