@@ -95,6 +95,13 @@ pub fn sys_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .map(|m| m.bind(py))
 }
 
+/// Whether `start_response` checks the status: always from Python 3.12 on, where
+/// `BaseHandler._validate_status` raises `AssertionError`; before, only unless `-O` strips the
+/// `assert` statements that make the checks.
+pub fn status_checked(py: Python<'_>) -> bool {
+    cfg!(Py_3_12) || debug_enabled(py)
+}
+
 /// True unless Python runs with `-O`: CPython strips `assert` statements and `if __debug__:`
 /// blocks then, and we skip the same checks.
 pub fn debug_enabled(py: Python<'_>) -> bool {

@@ -6,14 +6,17 @@ raised and what hooks saw. Subclass and instance overrides of each hook must cha
 the same way they change CPython's.
 """
 
+import ast
 import io
 import re
+import subprocess
 import sys
 import warnings
 import wsgiref.handlers as std_handlers
 import wsgiref.util as std_util
 
 import pytest
+from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -570,7 +573,7 @@ statuses = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(1500), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(
     status=statuses,
     headers=st.lists(st.tuples(header_names, header_values), max_size=4),
@@ -588,3 +591,81 @@ def test_generated_responses_match_stdlib(status, headers, body, use_write, prot
         return body
 
     both(app, environ=base_environ(SERVER_PROTOCOL=protocol), cls=cls)
+
+
+# --- where CPython's BaseHandler changed between versions -------------------------------------
+
+
+def test_start_response_after_headers_reraises_as_the_running_version():
+    """3.11 on: the exception being handled, itself; 3.9 and 3.10: exc_info[0](exc_info[1])."""
+    seen = {}
+    for name, module in MODULES.items():
+
+        def app(environ, start_response, name=name):
+            write = start_response("200 OK", [])
+            write(b"sent")
+            original = RuntimeError("late")
+            try:
+                raise original
+            except RuntimeError:
+                try:
+                    start_response("500 Oops", [], sys.exc_info())
+                except RuntimeError as raised:
+                    seen[name] = (raised is original, raised.args, raised.__traceback__ is not None)
+            return [b""]
+
+        handler = module.SimpleHandler(io.BytesIO(), io.BytesIO(), io.StringIO(), base_environ())
+        handler.run(app)
+    assert seen["ours"][0] == seen["stdlib"][0] == (sys.version_info >= (3, 11))
+    assert seen["ours"][2] and seen["stdlib"][2]
+    assert repr(seen["ours"][1]) == repr(seen["stdlib"][1])
+
+
+class LenientStatus:
+    def _validate_status(self, status):
+        self.log.append(("_validate_status", status))
+
+
+def test_validate_status_follows_the_running_version():
+    """3.12 added BaseHandler._validate_status (overridable); before, the checks were asserts."""
+    has_it = sys.version_info >= (3, 12)
+    assert hasattr(std_handlers.BaseHandler, "_validate_status") == has_it
+    assert hasattr(our_handlers.BaseHandler, "_validate_status") == has_it
+    outcome = both(status_app("20X Not checked"), mixin=LenientStatus)
+    if has_it:
+        assert outcome["log"] == [("_validate_status", "20X Not checked")]
+        assert outcome["written"].startswith(b"HTTP/1.0 20X Not checked\r\n")
+    else:
+        assert outcome["log"] == []
+        assert outcome["written"].startswith(b"HTTP/1.0 500 Internal Server Error\r\n")
+
+
+OPTIMIZED_STATUS = """
+import io, sys, wsgiref.handlers as std, wsgiref_rs.handlers as ours
+def app(environ, start_response):
+    start_response("20X bad", [("Connection", "close")])
+    return [b"x"]
+out = []
+for module in (std, ours):
+    stream = io.BytesIO()
+    env = {"REQUEST_METHOD": "GET", "SERVER_NAME": "h", "SERVER_PORT": "80",
+           "SERVER_PROTOCOL": "HTTP/1.0"}
+    module.SimpleHandler(io.BytesIO(), stream, io.StringIO(), env).run(app)
+    out.append(stream.getvalue().split(b"\\r\\n")[0])
+print(repr(out))
+"""
+
+
+def test_status_checks_under_python_o_follow_the_running_version():
+    """Under -O the header checks (asserts) go in every version; the status is still checked
+    from 3.12 on, by _validate_status."""
+    proc = subprocess.run(
+        [sys.executable, "-O", "-c", OPTIMIZED_STATUS], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    std_line, our_line = ast.literal_eval(proc.stdout)
+    assert our_line == std_line
+    if sys.version_info >= (3, 12):
+        assert std_line == b"HTTP/1.0 500 Internal Server Error"
+    else:
+        assert std_line == b"HTTP/1.0 20X bad"

@@ -16,6 +16,7 @@ import weakref
 import wsgiref.headers as std_headers
 
 import pytest
+from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ from wsgiref_rs._native import Headers as NativeHeaders
 Ours = rs_headers.Headers
 
 DIFF = settings(
-    max_examples=10_000,
+    max_examples=examples(10_000),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -54,13 +55,42 @@ def _call_site_is_name():
     key = (frame.f_code, frame.f_lasti)
     kind = _SITE_KIND.get(key)
     if kind is None:
-        line, end_line, col, end_col = list(frame.f_code.co_positions())[frame.f_lasti // 2]
-        assert line == end_line
-        text = linecache.getline(_STD_FILE, line).encode()[col:end_col].decode()
-        arg = text[text.index("(") + 1 : text.rindex(")")].strip()
-        assert arg in _NAME_ARGS | _VALUE_ARGS, text
+        if hasattr(frame.f_code, "co_positions"):  # Python 3.11 on: the call's own columns
+            line, end_line, col, end_col = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+            assert line == end_line
+            text = linecache.getline(_STD_FILE, line).encode()[col:end_col].decode()
+            arg = text[text.index("(") + 1 : text.rindex(")")].strip()
+        else:
+            arg = _call_argument_before_3_11(frame)
+        assert arg in _NAME_ARGS | _VALUE_ARGS, arg
         kind = _SITE_KIND[key] = arg in _NAME_ARGS
     return kind
+
+
+_CALL = re.compile(r"_convert_string_type\(((?:[^()]|\(\))*)\)")
+
+
+def _call_argument_before_3_11(frame):
+    """The argument text of the `_convert_string_type` call running in `frame`, without column
+    positions (Python 3.9, 3.10): the calls on its line, in the order of their bytecode, are
+    the calls in the line's text, left to right."""
+    import dis
+
+    line = frame.f_lineno
+    offsets, pending, current = [], [], None
+    for instruction in dis.get_instructions(frame.f_code):
+        if instruction.starts_line is not None:
+            current = instruction.starts_line
+        # A method called with positional arguments, as the stdlib calls it, is a LOAD_METHOD
+        # and its CALL_METHOD, nested like the calls themselves.
+        if instruction.opname == "LOAD_METHOD":
+            pending.append(instruction.argval)
+        elif instruction.opname == "CALL_METHOD" and pending:
+            if pending.pop() == "_convert_string_type" and current == line:
+                offsets.append(instruction.offset)
+    texts = _CALL.findall(linecache.getline(_STD_FILE, line))
+    assert len(texts) == len(offsets), (line, texts, offsets)
+    return texts[offsets.index(frame.f_lasti)].strip()
 
 
 class Headers(std_headers.Headers):  # named Headers so that repr() reads the same

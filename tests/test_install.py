@@ -256,7 +256,17 @@ def test_stdlib_helper_gives_the_real_modules_after_install():
         wsgiref_rs.install()
         import wsgiref.handlers, wsgiref.simple_server
         stdlib_dir = os.path.join(sysconfig.get_path("stdlib"), "wsgiref")
-        for sub in ("util", "headers", "handlers", "simple_server", "validate", "types"):
+        subs = ["util", "headers", "handlers", "simple_server", "validate"]
+        if sys.version_info >= (3, 11):
+            subs.append("types")  # new in 3.11
+        else:
+            try:
+                _stdlib.module("types")
+            except ModuleNotFoundError as e:
+                assert e.name == "wsgiref.types"
+            else:
+                raise AssertionError("a wsgiref.types in the standard library before 3.11")
+        for sub in subs:
             real = _stdlib.module(sub)
             assert real.__name__ == "wsgiref." + sub
             assert os.path.dirname(real.__file__) == stdlib_dir, real.__file__

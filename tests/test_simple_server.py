@@ -23,6 +23,7 @@ import wsgiref.simple_server as std
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tracebacks import without_library_frames
@@ -32,7 +33,7 @@ import wsgiref_rs.simple_server as ours
 
 MODULES = pytest.mark.parametrize("mod", [std, ours], ids=["stdlib", "ours"])
 DIFF_SETTINGS = settings(
-    max_examples=10_000,
+    max_examples=examples(10_000),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -576,16 +577,20 @@ def test_mock_requests_match_stdlib(raw, same_os_environ):
 
 
 def test_414_exactly_like_the_stdlib(same_os_environ):
+    # The running version's phrase: "Request-URI Too Long" before 3.13, "URI Too Long" since.
+    phrase = BaseHTTPRequestHandler.responses[414][0]
+    assert phrase == ("URI Too Long" if sys.version_info >= (3, 13) else "Request-URI Too Long")
+    status_line = b"HTTP/1.0 414 " + phrase.encode()
     (head, _), envs, log = mock_outcome(ours, MOCK_REQUESTS["stdlib-414"])
-    assert head[0] == b"HTTP/1.0 414 Request-URI Too Long"
+    assert head[0] == status_line
     assert envs == []  # the application never ran
-    assert '"" 414 -' in log and "code 414, message Request-URI Too Long" in log
+    assert '"" 414 -' in log and f"code 414, message {phrase}" in log
     (head, _), envs, _ = mock_outcome(ours, MOCK_REQUESTS["exactly-65536"])
     assert head[0] == b"HTTP/1.0 200 OK" and len(envs) == 1
     (head, _), envs, _ = mock_outcome(ours, MOCK_REQUESTS["exactly-65537"])
-    assert head[0] == b"HTTP/1.0 414 Request-URI Too Long" and envs == []
+    assert head[0] == status_line and envs == []
     (head, _), envs = live_outcome(ours, LIVE_REQUESTS["request-line-too-long"])
-    assert head[0] == b"HTTP/1.0 414 Request-URI Too Long" and envs == []
+    assert head[0] == status_line and envs == []
 
 
 def test_access_log_line(same_os_environ):
@@ -806,7 +811,10 @@ def test_bottle_style_handler_keeps_working(quiet, remote_name, same_os_environ,
         results.append((split_response(response), [normalize_environ(e, port) for e in seen], log))
     assert results[1] == results[0]
     env = dict(results[1][1][0])
-    assert env["REMOTE_HOST"] == (remote_name or "")
+    # Before 3.13, get_environ() sets REMOTE_HOST from an address_string() that differs from
+    # the address; 3.13 no longer does.
+    sets_remote_host = sys.version_info < (3, 13)
+    assert env["REMOTE_HOST"] == (remote_name if remote_name and sets_remote_host else "")
     expected_log = (
         "" if quiet else f'{remote_name or "127.0.0.1"} - - [<time>] "GET /b?c HTTP/1.0" 200 21\n'
     )

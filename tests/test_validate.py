@@ -16,13 +16,14 @@ import wsgiref.validate as std
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wsgiref_rs.validate as ours
 
 DIFF_SETTINGS = settings(
-    max_examples=10_000,
+    max_examples=examples(10_000),
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),

@@ -41,7 +41,7 @@ application on that many worker threads (16 for ``ThreadingMixIn`` by default), 
 
 import socketserver
 
-from wsgiref_rs import _native
+from wsgiref_rs import _native, _versions
 
 _HANDLER_HOOKS_ALLOWED = frozenset(
     {"log_message", "log_request", "log_error", "address_string", "log_date_time_string",
@@ -150,7 +150,10 @@ def _access_logger(server, handler_class):
 
 def _remote_host(server, handler_class, handler_base):
     """remote_host(ip, port): REMOTE_HOST as WSGIRequestHandler.get_environ() sets it from an
-    overridden address_string(); None when the class keeps the standard one (no lookup)."""
+    overridden address_string(); None when the class keeps the standard one (no lookup), and
+    from Python 3.13 on, whose get_environ() no longer sets it."""
+    if not _versions.SETS_REMOTE_HOST:
+        return None
     if handler_class.address_string is handler_base.address_string:
         return None
 

@@ -16,7 +16,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from platform import python_implementation
 
-from wsgiref_rs import _engine
+from wsgiref_rs import _engine, _versions
 from wsgiref_rs.handlers import SimpleHandler
 
 __version__ = "0.2"
@@ -150,9 +150,10 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
         environ["PATH_INFO"] = urllib.parse.unquote(path, "iso-8859-1")
         environ["QUERY_STRING"] = query
 
-        remote_host = self.address_string()
-        if remote_host != self.client_address[0]:
-            environ["REMOTE_HOST"] = remote_host
+        if _versions.SETS_REMOTE_HOST:
+            remote_host = self.address_string()
+            if remote_host != self.client_address[0]:
+                environ["REMOTE_HOST"] = remote_host
         environ["REMOTE_ADDR"] = self.client_address[0]
 
         headers = self.headers

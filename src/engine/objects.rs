@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyString};
 
 use super::exchange::Exchange;
 use super::started::{is_latin1, StartedHead};
-use crate::handlers::response::{check_arguments, convert_titled};
+use crate::handlers::response::{check_arguments, check_status, convert_titled};
 use crate::handlers::support::reraise;
 use crate::headers::Headers;
 
@@ -183,7 +183,9 @@ impl StartResponse {
             match exc_info {
                 Some(info) if info.is_truthy()? => {
                     if exchange.response.headers_sent {
-                        return Err(reraise(py));
+                        // Python code runs to make the exception: not under the lock.
+                        drop(exchange);
+                        return Err(reraise(py, info));
                     }
                 }
                 _ => {
@@ -265,7 +267,7 @@ fn checked(
 ) -> PyResult<(String, Vec<(String, String)>)> {
     // The stdlib stores Headers(headers) first: its type checks come before ours.
     py.get_type::<Headers>().call1((headers,))?;
-    check_arguments(py, status, headers, &convert_titled)?;
+    check_arguments(py, status, headers, &convert_titled, &check_status)?;
     let status: String = status.cast::<PyString>()?.to_str()?.to_owned();
     let mut pairs = Vec::new();
     for item in headers.try_iter()? {

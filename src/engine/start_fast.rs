@@ -8,7 +8,7 @@ use pyo3::types::{PyList, PyString, PyTuple};
 
 use super::started::StartedHead;
 use crate::headers::has_control_chars;
-use crate::pyhelpers::debug_enabled;
+use crate::pyhelpers::{debug_enabled, status_checked};
 use crate::util::is_hop_by_hop_ascii;
 
 /// Starts `head` with the status and headers when the standard checks would accept them
@@ -27,9 +27,10 @@ fn accept(
     head: &mut StartedHead,
 ) -> Option<()> {
     let py = status.py();
+    let status_checked = status_checked(py);
     let checked = debug_enabled(py);
     let status = status.cast_exact::<PyString>().ok()?.to_str().ok()?;
-    if !status.is_ascii() || (checked && !status_ok(status)) {
+    if !status.is_ascii() || (status_checked && !status_ok(status)) {
         return None;
     }
     head.begin(status);

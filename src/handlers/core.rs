@@ -127,6 +127,15 @@ impl HandlerCore {
         response::convert_string_type(value, title)
     }
 
+    /// Check the status line's form (Python 3.12 on): AssertionError unless it is a 3-digit code
+    /// and a space.
+    ///
+    /// Holds the GIL (no I/O).
+    #[cfg(Py_3_12)]
+    fn _validate_status(&self, status: &Bound<'_, PyAny>) -> PyResult<()> {
+        response::check_status(status)
+    }
+
     /// Transmit version/status/date/server, via self._write().
     ///
     /// Holds the GIL (no I/O of its own; output goes through `_write`).

@@ -44,10 +44,12 @@ pub enum Hook {
     GetStdin,
     GetStderr,
     AddCgiVars,
+    /// Python 3.12 on.
+    ValidateStatus,
 }
 
 impl Hook {
-    pub const ALL: [Hook; 23] = [
+    pub const ALL: [Hook; 24] = [
         Hook::SetupEnviron,
         Hook::FinishResponse,
         Hook::GetScheme,
@@ -71,7 +73,14 @@ impl Hook {
         Hook::GetStdin,
         Hook::GetStderr,
         Hook::AddCgiVars,
+        Hook::ValidateStatus,
     ];
+
+    /// Whether the running version's `BaseHandler` has this method: `_validate_status` came in
+    /// 3.12 (before, a subclass's method of that name is never called).
+    pub fn exists(self) -> bool {
+        cfg!(Py_3_12) || self != Hook::ValidateStatus
+    }
 
     /// The method's Python name.
     pub fn name(self) -> &'static str {
@@ -99,6 +108,7 @@ impl Hook {
             Hook::GetStdin => "get_stdin",
             Hook::GetStderr => "get_stderr",
             Hook::AddCgiVars => "add_cgi_vars",
+            Hook::ValidateStatus => "_validate_status",
         }
     }
 
@@ -139,6 +149,7 @@ impl Hook {
             "get_stdin" => Hook::GetStdin,
             "get_stderr" => Hook::GetStderr,
             "add_cgi_vars" => Hook::AddCgiVars,
+            "_validate_status" => Hook::ValidateStatus,
             _ => return None,
         })
     }
@@ -226,7 +237,7 @@ fn native_methods(py: Python<'_>) -> PyResult<&NativeMethods> {
     NATIVE_METHODS.get_or_try_init(py, || {
         let core = py.get_type::<HandlerCore>();
         let mut out = Vec::with_capacity(Hook::ALL.len());
-        for hook in Hook::ALL {
+        for hook in Hook::ALL.into_iter().filter(|h| h.exists()) {
             let base = core.getattr(hook.name())?.unbind();
             let simple = match hook.simple_name() {
                 Some(n) => Some(core.getattr(n)?.unbind()),
@@ -290,7 +301,8 @@ fn resolve_type(ty: &Bound<'_, PyType>) -> PyResult<Dispatch> {
     let py = ty.py();
     let natives = native_methods(py)?;
     let mut d = Dispatch::all_base();
-    for (hook, (base, simple)) in Hook::ALL.iter().zip(natives.0.iter()) {
+    let hooks = Hook::ALL.iter().filter(|h| h.exists());
+    for (hook, (base, simple)) in hooks.zip(natives.0.iter()) {
         let found = ty.getattr(hook.name())?;
         let imp = if found.is(base.bind(py)) {
             Impl::Base

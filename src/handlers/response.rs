@@ -114,7 +114,7 @@ pub fn start_response<'py>(
     match exc_info {
         Some(info) if info.is_truthy()? => {
             if attr!(slf, "headers_sent")?.is_truthy()? {
-                return Err(reraise(py));
+                return Err(reraise(py, info));
             }
         }
         _ => {
@@ -134,7 +134,15 @@ pub fn start_response<'py>(
             slf.call_method1(pyo3::intern!(py, "_convert_string_type"), (value, title))
         }
     };
-    check_arguments(py, status, headers, &convert)?;
+    let validate = |status: &Bound<'py, PyAny>| -> PyResult<()> {
+        if d.native(Hook::ValidateStatus) {
+            check_status(status)
+        } else {
+            slf.call_method1(pyo3::intern!(py, "_validate_status"), (status,))
+                .map(drop)
+        }
+    };
+    check_arguments(py, status, headers, &convert, &validate)?;
     attr!(slf, "write")
 }
 
@@ -142,19 +150,30 @@ pub fn start_response<'py>(
 pub(crate) type Convert<'a, 'py> =
     dyn Fn(&Bound<'py, PyAny>, &'static str) -> PyResult<Bound<'py, PyAny>> + 'a;
 
+/// `self._validate_status(status)` (Python 3.12 on), whichever method that is.
+pub(crate) type Validate<'a, 'py> = dyn Fn(&Bound<'py, PyAny>) -> PyResult<()> + 'a;
+
 /// The checks CPython's `start_response` makes of its arguments once the headers are stored:
-/// `convert` stands for `self._convert_string_type`. The native engine makes the same checks.
+/// `convert` stands for `self._convert_string_type`, `validate` for `self._validate_status`. The
+/// native engine makes the same checks. The status is checked always from Python 3.12 on (by
+/// `_validate_status`), else by `assert`, as the header names are in every version.
 pub(crate) fn check_arguments<'py>(
     py: Python<'py>,
     status: &Bound<'py, PyAny>,
     headers: &Bound<'py, PyAny>,
     convert: &Convert<'_, 'py>,
+    validate: &Validate<'_, 'py>,
 ) -> PyResult<()> {
     let status = convert(status, "Status")?;
+    if cfg!(Py_3_12) {
+        validate(&status)?;
+    }
     if !debug_enabled(py) {
         return Ok(());
     }
-    check_status(&status)?;
+    if !cfg!(Py_3_12) {
+        validate(&status)?;
+    }
     for item in headers.try_iter()? {
         let (name, value) = unpack_pair(&item?)?;
         let name = convert(&name, "Header name")?;
@@ -179,7 +198,7 @@ pub(crate) fn convert_titled<'py>(
 }
 
 /// The three assertions CPython makes on a status string.
-fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = status.py();
     if status.len()? < 4 {
         return Err(assertion("Status must be at least 4 characters"));

@@ -133,11 +133,29 @@ pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
         .cast_into::<PyTuple>()?)
 }
 
-/// What a bare `raise` does: re-raise the exception being handled.
-pub fn reraise(py: Python<'_>) -> PyErr {
+/// What `start_response(status, headers, exc_info)` raises once the headers are sent, as the
+/// running version's `BaseHandler` does. From Python 3.11 on, a bare `raise`: the exception
+/// being handled.
+#[cfg(Py_3_11)]
+pub fn reraise(py: Python<'_>, _exc_info: &Bound<'_, PyAny>) -> PyErr {
     match exc_info(py).and_then(|t| t.get_item(1)) {
         Ok(v) if !v.is_none() => PyErr::from_value(v),
         Ok(_) => PyRuntimeError::new_err("No active exception to reraise"),
         Err(e) => e,
     }
+}
+
+/// Python 3.9 and 3.10: `raise exc_info[0](exc_info[1]).with_traceback(exc_info[2])`, a new
+/// exception of the same type around the given one.
+#[cfg(not(Py_3_11))]
+pub fn reraise(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> PyErr {
+    let made = (|| -> PyResult<PyErr> {
+        let wrapped = exc_info.get_item(0)?.call1((exc_info.get_item(1)?,))?;
+        let wrapped = wrapped.call_method1(
+            pyo3::intern!(py, "with_traceback"),
+            (exc_info.get_item(2)?,),
+        )?;
+        Ok(PyErr::from_value(wrapped))
+    })();
+    made.unwrap_or_else(|e| e)
 }

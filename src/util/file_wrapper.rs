@@ -48,6 +48,16 @@ fn is_plain_io(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(types.iter().any(|t| ty.is(t.bind(py))))
 }
 
+/// The `AttributeError` for deleting an attribute that is not set on `obj`: before Python 3.11
+/// CPython names only the attribute.
+fn missing_on_delete(obj: &Bound<'_, PyAny>, name: &str) -> PyErr {
+    if cfg!(Py_3_11) {
+        missing_attribute(obj, name)
+    } else {
+        PyAttributeError::new_err(name.to_owned())
+    }
+}
+
 /// The `AttributeError` for an attribute that is not set on `obj`.
 fn missing_attribute(obj: &Bound<'_, PyAny>, name: &str) -> PyErr {
     let type_name = obj
@@ -135,7 +145,7 @@ impl FileWrapper {
     fn delete_filelike(slf: &Bound<'_, Self>) -> PyResult<()> {
         match slf.try_borrow_mut()?.filelike.take() {
             Some(_) => Ok(()),
-            None => Err(missing_attribute(slf.as_any(), "filelike")),
+            None => Err(missing_on_delete(slf.as_any(), "filelike")),
         }
     }
 
@@ -160,7 +170,7 @@ impl FileWrapper {
     fn delete_blksize(slf: &Bound<'_, Self>) -> PyResult<()> {
         match slf.try_borrow_mut()?.blksize.take() {
             Some(_) => Ok(()),
-            None => Err(missing_attribute(slf.as_any(), "blksize")),
+            None => Err(missing_on_delete(slf.as_any(), "blksize")),
         }
     }
 
@@ -202,6 +212,31 @@ impl FileWrapper {
     /// Holds the GIL (no I/O).
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
         slf
+    }
+
+    /// Python 3.9 and 3.10 only (removed in 3.11): the next block, whatever `key` says, with
+    /// the standard library's DeprecationWarning; IndexError at the end.
+    ///
+    /// Holds the GIL (no I/O of its own).
+    #[cfg(not(Py_3_11))]
+    fn __getitem__<'py>(
+        slf: &Bound<'py, Self>,
+        _key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let category = py.get_type::<pyo3::exceptions::PyDeprecationWarning>();
+        // stacklevel 1 from native code is the caller's line, as the stdlib's 2 is from its
+        // Python frame.
+        PyErr::warn(
+            py,
+            &category,
+            c"FileWrapper's __getitem__ method ignores 'key' parameter. Use iterator protocol instead.",
+            1,
+        )?;
+        match Self::__next__(slf)? {
+            Some(data) => Ok(data),
+            None => Err(pyo3::exceptions::PyIndexError::new_err(())),
+        }
     }
 
     /// Return the next `filelike.read(blksize)`; stop at a false value.

@@ -6,6 +6,7 @@ library's behaviour.
 """
 
 import socket
+import sys
 
 from live_http import Client, Recorder, get, request
 
@@ -101,3 +102,20 @@ def test_allow_underscore_headers_restores_the_stdlib_behaviour(serve):
     assert env["HTTP_X_UNDER"] == "sneaky"
     assert env["HTTP_X_MIXED_NAME"] == "m"
     assert env["HTTP_X_DASH"] == "ok"
+
+
+def test_remote_host_from_an_overridden_address_string_follows_the_running_version(serve):
+    """Before Python 3.13, WSGIRequestHandler.get_environ() sets REMOTE_HOST from an
+    address_string() that differs from the address (Bottle's adapter overrides it); 3.13 no
+    longer asks. The engine does as the running version does."""
+
+    class Named(ours.WSGIRequestHandler):
+        def address_string(self):
+            return "client.example"
+
+        def log_message(self, format, *args):
+            pass
+
+    _, env = one_environ(serve, request("GET", "/", headers=["Connection: close"]), Named)
+    expected = "client.example" if sys.version_info < (3, 13) else ""
+    assert env["REMOTE_HOST"] == expected
