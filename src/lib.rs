@@ -12,7 +12,11 @@ mod latin1;
 mod pyhelpers;
 pub mod util;
 
-#[pymodule]
+/// `gil_used = true`: no free-threaded interpreter has run the test suite yet (none can be
+/// installed where it runs), so on one (3.13t, 3.14t) importing the module keeps the GIL on, as
+/// CPython does for a module that does not declare itself free-threading-safe, rather than risk
+/// data races in the engine's `unsafe` code. Lift it once a free-threaded interpreter passes.
+#[pymodule(gil_used = true)]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Rust `log` records go to Python `logging` under the `wsgiref_rs` loggers. Levels are not
