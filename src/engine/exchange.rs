@@ -181,14 +181,10 @@ impl Exchange {
         }
     }
 
-    /// The error in a chunked body found in what has arrived so far, if any.
-    pub fn malformed_body(&mut self) -> Option<ChunkError> {
+    /// Why the chunked body was refused (malformed, or over the limit), if it was: found while
+    /// the app read it, or in what has arrived so far.
+    pub fn refused_body(&mut self) -> Option<ChunkError> {
         let _ = self.available();
-        self.body_error
-    }
-
-    /// Why the chunked body was refused, if it was (found before or while the app read it).
-    pub fn body_error(&self) -> Option<ChunkError> {
         self.body_error
     }
 

@@ -184,8 +184,8 @@ pub fn serve(
         None => peer.pair(),
     };
     let exchange: Shared = Arc::new(Mutex::new(Exchange::new(conn, &head, settings.clone())));
-    let malformed = exchange.lock().malformed_body();
-    if let Some(problem) = malformed {
+    let refused = exchange.lock().refused_body();
+    if let Some(problem) = refused {
         // A chunked body already known to be refused (malformed, or over the limit): its
         // status and close; the app is not called.
         let refused = exchange.clone();
@@ -336,7 +336,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
         exchange.lock().keep_alive = false;
         return;
     }
-    let refused = exchange.lock().body_error();
+    let refused = exchange.lock().refused_body();
     if let Some(problem) = refused {
         // The application failed reading a body we refused: the answer is the refusal's.
         let exchange = exchange.clone();

@@ -464,6 +464,33 @@ class Recorder:
         return len(self.environs)
 
 
+def still_serves(port):
+    """The server on ``port`` answers a request on a new connection."""
+    with Client(port) as c:
+        c.send(request("GET", "/still-alive", headers=["Connection: close"]))
+        r = c.read_response()
+        assert r is not None and r.status == 200 and r.body == b"/still-alive"
+
+
+def refused(serve, data, status, sender=None, server_class=None):
+    """Send ``data`` (or let ``sender`` send on the client); expect ``status``, then EOF; the app
+    never ran; the server still serves."""
+    recorder = Recorder(path_app)
+    server = serve(recorder, server_class=server_class)
+    with Client(server.port) as c:
+        if sender is None:
+            c.send(data)
+        else:
+            sender(c)
+        r = c.read_response()
+        assert r is not None, "the server closed the connection without an error response"
+        assert r.status == status, r.head
+        assert c.wait_closed() == "eof", "the connection must be closed after an error"
+    assert recorder.calls == 0, "the application was called for a refused request"
+    still_serves(server.port)
+    assert recorder.calls == 1
+
+
 # ----------------------------------------------------------------------------------------------
 # Servers in a subprocess (signals, frameworks, wsgiref_rs.install())
 

@@ -9,33 +9,7 @@ import threading
 import time
 
 import pytest
-from live_http import TIMEOUT, Client, Recorder, chunked, path_app, request
-
-
-def still_serves(port):
-    with Client(port) as c:
-        c.send(request("GET", "/still-alive", headers=["Connection: close"]))
-        r = c.read_response()
-        assert r is not None and r.status == 200 and r.body == b"/still-alive"
-
-
-def refused(serve, data, status, sender=None):
-    """Send ``data``; expect ``status``, then EOF; the app never ran; the server still serves."""
-    recorder = Recorder(path_app)
-    server = serve(recorder)
-    with Client(server.port) as c:
-        if sender is None:
-            c.send(data)
-        else:
-            sender(c)
-        r = c.read_response()
-        assert r is not None, "the server closed the connection without an error response"
-        assert r.status == status, r.head
-        assert c.wait_closed() == "eof", "the connection must be closed after an error"
-    assert recorder.calls == 0, "the application was called for a malformed request"
-    still_serves(server.port)
-    assert recorder.calls == 1
-
+from live_http import TIMEOUT, Client, Recorder, chunked, path_app, refused, request, still_serves
 
 BAD_REQUEST_LINES = {
     "one-word": b"GARBAGE\r\n\r\n",
