@@ -83,9 +83,14 @@ os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *INTERPRETERS.
 
 def _install(session):
     """wsgiref-rs built for this session's interpreter, with what the tests need. Each version
-    keeps its own cargo target folder, so the builds do not undo one another."""
+    keeps its own cargo target folder, so the builds do not undo one another, and `cargo test`
+    builds and runs against this interpreter (its libpython found where it is installed)."""
     session.env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", f"nox-{session.python}")
     session.env["PYO3_PYTHON"] = os.path.join(session.bin, "python")
+    libdir = session.run("python", "-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
+                         silent=True).strip()
+    for variable in ("LD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH"):
+        session.env[variable] = os.pathsep.join(filter(None, [libdir, os.environ.get(variable)]))
     session.install("-e", ".[test]")
 
 

@@ -1,7 +1,7 @@
 //! Small pieces the handler steps share: attribute access (the instance dict when that is
 //! exact), Python-style assertions, and the "currently handled exception".
 
-use pyo3::exceptions::{PyAssertionError, PyRuntimeError};
+use pyo3::exceptions::PyAssertionError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
@@ -140,7 +140,7 @@ pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
 pub fn reraise(py: Python<'_>, _exc_info: &Bound<'_, PyAny>) -> PyErr {
     match exc_info(py).and_then(|t| t.get_item(1)) {
         Ok(v) if !v.is_none() => PyErr::from_value(v),
-        Ok(_) => PyRuntimeError::new_err("No active exception to reraise"),
+        Ok(_) => pyo3::exceptions::PyRuntimeError::new_err("No active exception to reraise"),
         Err(e) => e,
     }
 }
