@@ -97,6 +97,11 @@ def _server_allows(server, base):
     return True
 
 
+def _overrides(server, base, name):
+    """Whether the server's class or the instance itself replaces ``base``'s method ``name``."""
+    return getattr(type(server), name) is not getattr(base, name) or name in vars(server)
+
+
 def _threads(server):
     threads = getattr(server, "engine_threads", None)
     if threads is None:
@@ -198,6 +203,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         # Asked for each request, as WSGIRequestHandler.handle() does: set_app() while serving
         # holds from the next request on.
         server=server,
+        server_get_app=_overrides(server, server_base, "get_app"),
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),

@@ -154,6 +154,7 @@ class Engine:
         server_software: str,
         *,
         server: Any | None = None,
+        server_get_app: bool = True,
         log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,

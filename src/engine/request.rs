@@ -23,13 +23,16 @@ use super::request_objects::{RequestObjects, Spare};
 use super::sendfile;
 use super::stop::StopSignal;
 
-/// Where each request's application comes from.
+/// Where each request's application comes from. The standard library's handler asks
+/// `server.get_app()` for each request, so `set_app()` while serving holds from the next one on.
 pub enum AppSource {
     /// The same application for every request (`wsgiref_rs.serve()`).
     Fixed(Py<PyAny>),
-    /// A `WSGIServer`, whose `get_app()` is asked for each request, as the standard library's
-    /// handler does: `set_app()` while serving takes effect from the next request on.
-    Server(Py<PyAny>),
+    /// A `WSGIServer` whose `get_app()` is overridden: called for each request.
+    GetApp(Py<PyAny>),
+    /// A `WSGIServer` whose `get_app()` is `WSGIServer`'s own, `return self.application`: that
+    /// attribute, read for each request, which spares a Python call.
+    Application(Py<PyAny>),
 }
 
 impl AppSource {
@@ -37,7 +40,10 @@ impl AppSource {
     fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self {
             AppSource::Fixed(app) => Ok(app.bind(py).clone()),
-            AppSource::Server(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
+            AppSource::GetApp(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
+            AppSource::Application(server) => {
+                server.bind(py).getattr(pyo3::intern!(py, "application"))
+            }
         }
     }
 }

@@ -104,11 +104,13 @@ impl Engine {
     ///
     /// Each request calls `app`; or, with `server` (a `WSGIServer`, when `app` is None), the
     /// application `server.get_app()` answers for that request, as the standard library's
-    /// handler asks.
+    /// handler asks. `server_get_app` false says that the server's `get_app()` is
+    /// `WSGIServer`'s own, which returns its `application` attribute: that is read instead.
     ///
     /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
-    #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None, log=None,
+    #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None,
+        server_get_app=true, log=None,
         remote_host=None, request_keys=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
         max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
         limit_request_field_size=65536, limit_request_body=None, forwarded_allow_ips=None,
@@ -121,6 +123,7 @@ impl Engine {
         base_environ: Py<PyDict>,
         server_software: String,
         server: Option<Py<PyAny>>,
+        server_get_app: bool,
         log: Option<Py<PyAny>>,
         remote_host: Option<Py<PyAny>>,
         request_keys: Option<Py<PyAny>>,
@@ -157,7 +160,8 @@ impl Engine {
         Ok(Engine {
             settings: Arc::new(Settings {
                 app: match server {
-                    Some(server) => AppSource::Server(server),
+                    Some(server) if server_get_app => AppSource::GetApp(server),
+                    Some(server) => AppSource::Application(server),
                     None => AppSource::Fixed(app),
                 },
                 base_environ,
