@@ -97,9 +97,17 @@ def _server_allows(server, base):
     return True
 
 
-def _overrides(server, base, name):
-    """Whether the server's class or the instance itself replaces ``base``'s method ``name``."""
-    return getattr(type(server), name) is not getattr(base, name) or name in vars(server)
+def _plain_get_app(server, base):
+    """Whether ``server.get_app()`` is ``base``'s ``return self.application`` with plain
+    attribute access: the engine may then read the attribute from the instance's ``__dict__``
+    (it still notices a ``get_app`` set on the instance later)."""
+    klass = type(server)
+    if klass.get_app is not base.get_app or klass.__getattribute__ is not object.__getattribute__:
+        return False
+    if not isinstance(getattr(server, "__dict__", None), dict):
+        return False
+    found = getattr(klass, "application", None)
+    return not (hasattr(type(found), "__set__") or hasattr(type(found), "__delete__"))
 
 
 def _threads(server):
@@ -203,7 +211,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         # Asked for each request, as WSGIRequestHandler.handle() does: set_app() while serving
         # holds from the next request on.
         server=server,
-        server_get_app=_overrides(server, server_base, "get_app"),
+        server_get_app=not _plain_get_app(server, server_base),
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),

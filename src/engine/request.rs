@@ -30,9 +30,12 @@ pub enum AppSource {
     Fixed(Py<PyAny>),
     /// A `WSGIServer` whose `get_app()` is overridden: called for each request.
     GetApp(Py<PyAny>),
-    /// A `WSGIServer` whose `get_app()` is `WSGIServer`'s own, `return self.application`: that
-    /// attribute, read for each request, which spares a Python call.
-    Application(Py<PyAny>),
+    /// A `WSGIServer` whose class keeps `WSGIServer.get_app()`, `return self.application`, and
+    /// plain attribute access (no `__getattribute__` of its own, no data descriptor named
+    /// `application`), and its instance `__dict__`: the attribute is read from there for each
+    /// request (from the class when the instance has none), which spares a Python call, unless
+    /// a `get_app` has been set on the instance since.
+    Application { server: Py<PyAny>, dict: Py<PyDict> },
 }
 
 impl AppSource {
@@ -41,8 +44,15 @@ impl AppSource {
         match self {
             AppSource::Fixed(app) => Ok(app.bind(py).clone()),
             AppSource::GetApp(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
-            AppSource::Application(server) => {
-                server.bind(py).getattr(pyo3::intern!(py, "application"))
+            AppSource::Application { server, dict } => {
+                let dict = dict.bind(py);
+                if let Some(get_app) = dict.get_item(pyo3::intern!(py, "get_app"))? {
+                    return get_app.call0();
+                }
+                match dict.get_item(pyo3::intern!(py, "application"))? {
+                    Some(app) => Ok(app),
+                    None => server.bind(py).getattr(pyo3::intern!(py, "application")),
+                }
             }
         }
     }

@@ -104,8 +104,10 @@ impl Engine {
     ///
     /// Each request calls `app`; or, with `server` (a `WSGIServer`, when `app` is None), the
     /// application `server.get_app()` answers for that request, as the standard library's
-    /// handler asks. `server_get_app` false says that the server's `get_app()` is
-    /// `WSGIServer`'s own, which returns its `application` attribute: that is read instead.
+    /// handler asks. `server_get_app` false says that the server's class keeps
+    /// `WSGIServer.get_app()`, which returns its `application` attribute, and plain attribute
+    /// access for it: that is read from the instance's `__dict__` instead, unless a `get_app` is
+    /// set on the instance.
     ///
     /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
@@ -161,7 +163,15 @@ impl Engine {
             settings: Arc::new(Settings {
                 app: match server {
                     Some(server) if server_get_app => AppSource::GetApp(server),
-                    Some(server) => AppSource::Application(server),
+                    Some(server) => {
+                        match server.bind(py).getattr("__dict__")?.cast_into::<PyDict>() {
+                            Ok(dict) => AppSource::Application {
+                                dict: dict.unbind(),
+                                server,
+                            },
+                            Err(_) => AppSource::GetApp(server),
+                        }
+                    }
                     None => AppSource::Fixed(app),
                 },
                 base_environ,

@@ -102,3 +102,50 @@ def test_handle_request_serves_the_application_set_since_the_last_one():
         assert bodies == ["first", "second"]
     finally:
         server.server_close()
+
+
+def test_get_app_replaced_on_the_instance_is_asked_for_each_request(serve):
+    running = serve(answering("unused"), handler_class=QuietHandler)
+    asked = []
+
+    def get_app():
+        asked.append(True)
+        return answering(f"instance {len(asked)}")
+
+    with Client(running.port) as kept:
+        kept.send(request())
+        assert body(kept) == "unused"
+        running.server.get_app = get_app  # while serving, as the stdlib's handler would see it
+        kept.send(request())
+        assert body(kept) == "instance 1"
+        with Client(running.port) as fresh:
+            fresh.send(request())
+            assert body(fresh) == "instance 2"
+    assert native(running)
+
+
+class PropertyApplication(ours.WSGIServer):
+    """`application` as a property: the stdlib's get_app() goes through it."""
+
+    reads = 0
+
+    @property
+    def application(self):
+        PropertyApplication.reads += 1
+        return answering(f"read {PropertyApplication.reads}")
+
+    @application.setter
+    def application(self, value):
+        pass
+
+
+def test_an_application_property_is_read_for_each_request(serve):
+    PropertyApplication.reads = 0
+    running = serve(answering("unused"), server_class=PropertyApplication, handler_class=QuietHandler)
+    with Client(running.port) as client:
+        seen = []
+        for _ in range(2):
+            client.send(request())
+            seen.append(body(client))
+    assert native(running)
+    assert seen == [f"read {PropertyApplication.reads - 1}", f"read {PropertyApplication.reads}"]
