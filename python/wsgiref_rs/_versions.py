@@ -14,7 +14,9 @@ In the native module, chosen when it is built for an interpreter (the ``Py_3_*``
 ``build.rs``): ``FileWrapper.__getitem__`` with its DeprecationWarning before 3.11;
 ``start_response`` with ``exc_info`` after the headers were sent raises
 ``exc_info[0](exc_info[1])`` before 3.11 and re-raises the exception being handled from 3.11 on;
-``BaseHandler._validate_status`` from 3.12 on, which checks the status even under ``-O``.
+``BaseHandler._validate_status`` from 3.12 on, which checks the status even under ``-O``;
+deleting a ``FileWrapper`` attribute that is not set raises ``AttributeError`` naming only the
+attribute before 3.11, as CPython's attribute deletion did.
 
 The rest follows by itself: the reason phrases (``http.HTTPStatus``) and everything that
 ``WSGIServer`` and ``WSGIRequestHandler`` inherit from the running ``http.server``.

@@ -15,7 +15,7 @@ use super::simple;
 use super::support::{assertion, attr, reraise, set_attr};
 use crate::headers::Headers;
 use crate::latin1::push_latin1;
-use crate::pyhelpers::{debug_enabled, exact_str, unpack_pair};
+use crate::pyhelpers::{debug_enabled, exact_str, status_checked, unpack_pair};
 
 /// The largest body chunk copied in behind the headers rather than written on its own.
 const GATHER_LIMIT: usize = 64 * 1024;
@@ -165,14 +165,11 @@ pub(crate) fn check_arguments<'py>(
     validate: &Validate<'_, 'py>,
 ) -> PyResult<()> {
     let status = convert(status, "Status")?;
-    if cfg!(Py_3_12) {
+    if status_checked(py) {
         validate(&status)?;
     }
     if !debug_enabled(py) {
         return Ok(());
-    }
-    if !cfg!(Py_3_12) {
-        validate(&status)?;
     }
     for item in headers.try_iter()? {
         let (name, value) = unpack_pair(&item?)?;
