@@ -47,6 +47,16 @@ def body(client):
     return response.body.decode()
 
 
+def bodies_on_one_connection(port, count):
+    """The bodies of `count` requests sent one after another on one kept-alive connection."""
+    with Client(port) as client:
+        seen = []
+        for _ in range(count):
+            client.send(request())
+            seen.append(body(client))
+    return seen
+
+
 @pytest.mark.parametrize(
     "server_class", [ours.WSGIServer, ThreadingWSGIServer, WorkerThreadsServer],
     ids=["one-at-a-time", "threading-mixin", "engine-threads"],
@@ -73,11 +83,7 @@ def test_set_app_while_serving_holds_from_the_next_request(serve, server_class):
 
 def test_an_overridden_get_app_is_asked_for_each_request(serve):
     running = serve(answering("unused"), server_class=CountingGetApp, handler_class=QuietHandler)
-    with Client(running.port) as client:
-        seen = []
-        for _ in range(3):
-            client.send(request())
-            seen.append(body(client))
+    seen = bodies_on_one_connection(running.port, 3)
     assert native(running)
     assert seen == ["call 1", "call 2", "call 3"]
 
@@ -142,10 +148,6 @@ class PropertyApplication(ours.WSGIServer):
 def test_an_application_property_is_read_for_each_request(serve):
     PropertyApplication.reads = 0
     running = serve(answering("unused"), server_class=PropertyApplication, handler_class=QuietHandler)
-    with Client(running.port) as client:
-        seen = []
-        for _ in range(2):
-            client.send(request())
-            seen.append(body(client))
+    seen = bodies_on_one_connection(running.port, 2)
     assert native(running)
     assert seen == [f"read {PropertyApplication.reads - 1}", f"read {PropertyApplication.reads}"]
