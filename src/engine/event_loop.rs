@@ -25,7 +25,7 @@ use super::file_send::Progress;
 use super::io::{read_ready, Ready};
 use super::listener::Listener;
 use super::parse::{parse_head, RequestHead};
-use super::pool::{Job, Pool};
+use super::pool::{Job, Pool, Returned};
 use super::request::{refuse, serve_pipelined, Settings};
 use super::serve::Engine;
 use super::stop::Stop;
@@ -72,6 +72,8 @@ pub struct EventLoop {
     scratch: Box<[u8]>,
     /// The workers of a threaded server; None: requests are served on the loop's thread.
     pub pool: Option<Pool>,
+    /// Requests read in this round, for the workers: queued together at the end of the round.
+    queued: Vec<Job>,
     /// Set once a graceful stop began.
     draining: bool,
     /// The connections to serve in this round (see [`EventLoop::serve_due`]).
@@ -110,6 +112,7 @@ impl EventLoop {
             saturated: false,
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
+            queued: Vec::new(),
             draining: false,
             due: VecDeque::new(),
             sending: Vec::new(),
@@ -144,6 +147,13 @@ impl EventLoop {
                     wait = wait.min(deadline - now);
                 }
             }
+            // Requests waiting for a worker: look again when the queue may need another (a
+            // wait that ends for this alone is no time to check for signals).
+            let mut rebalancing = false;
+            if let Some(soon) = self.pool.as_ref().and_then(|p| p.rebalance(Instant::now())) {
+                rebalancing = soon < wait;
+                wait = wait.min(soon);
+            }
             if !self.due.is_empty() || !self.sending.is_empty() {
                 // Connections read after their last round have requests waiting, or files to
                 // go on with: look for new events, and serve them all, at once.
@@ -160,7 +170,7 @@ impl EventLoop {
                 return Ok(Ended::Finished);
             }
             let now = Instant::now();
-            let timed_out = events.is_empty() && !wait.is_zero();
+            let timed_out = events.is_empty() && !wait.is_zero() && !rebalancing;
             if interrupted || timed_out || now.duration_since(last_check) >= interval {
                 last_check = now;
                 let stop = Python::attach(|py| -> PyResult<bool> {
@@ -174,14 +184,18 @@ impl EventLoop {
                     return Ok(Ended::Finished);
                 }
             }
+            // Connections the workers gave back, woken for or not: before the events, which
+            // may be theirs.
+            self.take_back(now);
             for event in events.iter() {
                 match event.token() {
-                    WAKER => self.take_back(now),
+                    WAKER => {}
                     Token(t) if t >= LISTENERS => self.accept(t - LISTENERS),
                     Token(slot) => self.ready(slot),
                 }
             }
             self.serve_due()?;
+            self.submit_queued();
             for slot in std::mem::take(&mut self.sending) {
                 self.advance_file(slot);
             }
@@ -204,12 +218,23 @@ impl EventLoop {
             "graceful stop: no longer accepting; finishing {} open connection(s)",
             self.open
         );
+        if let Some(pool) = &self.pool {
+            pool.drain();
+        }
         for slot in 0..self.conns.len() {
             if self.conns[slot].is_some() {
                 self.readable(slot);
             }
         }
+        self.submit_queued();
         self.serve_due()
+    }
+
+    /// Hands the requests read in this round to the workers.
+    fn submit_queued(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.submit(&mut self.queued);
+        }
     }
 
     fn accept(&mut self, index: usize) {
@@ -270,7 +295,9 @@ impl EventLoop {
     /// head is complete goes to a worker, or into `due` to be served with the others of this
     /// round; one that has sent something malformed is answered and closed.
     fn readable(&mut self, slot: usize) {
-        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+        let here = self.conns.get_mut(slot).and_then(Option::take);
+        // Not here: closed, or on a worker, which gives it back to be read.
+        let Some(mut conn) = here.or_else(|| self.pool.as_ref()?.missed(slot)) else {
             return;
         };
         if conn.file.is_some() {
@@ -317,7 +344,7 @@ impl EventLoop {
                     conn.head_since = None;
                     match &self.pool {
                         // The slot stays taken until the worker gives the connection back.
-                        Some(pool) => pool.submit(Job { slot, conn, head }),
+                        Some(_) => self.queued.push(Job { slot, conn, head }),
                         None => self.due.push_back(Due {
                             slot,
                             conn,
@@ -493,19 +520,23 @@ impl EventLoop {
         }
     }
 
-    /// Takes back the connections the workers are done with, and reads on at once: requests may
-    /// have arrived while a worker had the connection.
+    /// Takes back the connections the workers are done with, and reads those that may hold
+    /// something: the loop saw them readable while a worker had them, or serving left bytes
+    /// in the socket (edge-triggered readiness tells only of what arrives later).
     fn take_back(&mut self, now: Instant) {
         let Some(pool) = &self.pool else {
             return;
         };
-        for (slot, conn) in pool.returned() {
+        for Returned { slot, conn, read } in pool.returned() {
             match conn {
                 Some(mut conn) => {
                     conn.served = true;
                     conn.idle_since = now;
+                    let read = read || conn.undrained || !conn.pending().is_empty();
                     self.conns[slot] = Some(conn);
-                    self.readable(slot);
+                    if read {
+                        self.readable(slot);
+                    }
                 }
                 None => self.release(slot),
             }

@@ -19,6 +19,7 @@ use super::io::{wait_any_readable, Deadline};
 use super::limits::Limits;
 use super::listener::{self, Family, Listener};
 use super::parse::parse_head;
+use super::pool::BatchScheduling;
 use super::request::{self, refuse, AppSource, Settings};
 use super::stop::StopSignal;
 
@@ -219,7 +220,10 @@ impl Engine {
                 let interval = seconds(poll_interval)
                     .clamp(Duration::from_millis(1), Duration::from_millis(500));
                 py.detach(move || {
+                    // A threaded loop waits for the workers' CPU (see BatchScheduling).
+                    let batch = event_loop.pool.is_some().then(BatchScheduling::begin);
                     let out = event_loop.run(interval, should_stop.as_ref());
+                    drop(batch);
                     if let Some(pool) = event_loop.pool.as_mut() {
                         match out {
                             // Out of time: what still runs on the workers is not waited for.
