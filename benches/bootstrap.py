@@ -1,6 +1,6 @@
 """The suite's set-up: Debian's wrk, nginx-light and libev-dev (for bjoern) through apt-get when
-missing, and a virtual environment of its own (benches/.venv) with the peers, matplotlib and
-wsgiref-rs, built from this checkout in release mode and reinstalled on every run."""
+missing, and a virtual environment of its own (benches/.venv) with the peers, matplotlib, Flask,
+Django and wsgiref-rs, built from this checkout in release mode and reinstalled on every run."""
 
 import os
 import shutil
@@ -12,7 +12,7 @@ __all__ = ["PEERS", "VENV", "ensure_system_packages", "ensure_venv", "venv_pytho
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 VENV = os.path.join(HERE, ".venv")
-PEERS = ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "matplotlib"]
+PEERS = ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "matplotlib", "flask", "django"]
 BUILD_LOG = os.path.join(VENV, "wsgiref-rs-build.log")
 
 

@@ -11,30 +11,47 @@ __all__ = ["SERVERS", "UNSUPPORTED", "Context", "command", "versions"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_CPU = "0"
 THREADS = 8
-SERVERS = ["wsgiref-rs", "stdlib", "bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "nginx"]
+SERVERS = ["wsgiref-rs", "wsgiref-rs-cli", "stdlib", "bjoern", "fastwsgi", "granian", "gunicorn",
+           "waitress", "nginx"]
 IN_PROCESS = {"wsgiref-rs", "stdlib", "bjoern", "fastwsgi", "waitress"}  # started by serve.py
 DISTRIBUTIONS = {"wsgiref-rs": "wsgiref-rs", "bjoern": "bjoern", "fastwsgi": "fastwsgi",
                  "granian": "granian", "gunicorn": "gunicorn", "waitress": "waitress",
-                 "matplotlib": "matplotlib"}
+                 "flask": "flask", "django": "django", "matplotlib": "matplotlib"}
+# The scenarios run on 8 threads where a server has them (../shared/BENCHMARKING.md).
+THREADED = {"sleep", "thello", "tflask", "tdjango"}
+# The application each scenario runs ("module:attribute" in this folder).
+APPS = {"flask": "frameworks:flask_app", "tflask": "frameworks:flask_app",
+        "django": "frameworks:django_app", "tdjango": "frameworks:django_app"}
+NO_APP = ("sleep", "upload", "thello", "flask", "tflask", "django", "tdjango")
 # (server, scenario) pairs that do not apply, and why (the report says so).
 UNSUPPORTED = {
-    ("nginx", "sleep"): "nginx runs no application code",
-    ("nginx", "upload"): "nginx runs no application code",
+    **{("nginx", s): "nginx runs no application code" for s in NO_APP},
+    **{("wsgiref-rs-cli", s): "the command line is measured in the threaded and the framework "
+                              "scenarios (elsewhere it runs the engine as the wsgiref-rs row does)"
+       for s in ("hello", "close", "big", "file", "upload", "idle")},
 }
 
 
-class Context:
-    """What a command line needs: the data files and a scratch folder for this server's run."""
+def app_spec(scenario):
+    """The application of `scenario`, as "module:attribute" in this folder."""
+    return APPS.get(scenario, "apps:app")
 
-    def __init__(self, big_file, data_file, scratch):
+
+class Context:
+    """What a command line needs: the data files, Django's database and a scratch folder for this
+    server's run."""
+
+    def __init__(self, big_file, data_file, database, scratch):
         self.big_file = big_file
         self.data_file = data_file
+        self.database = database
         self.scratch = scratch
 
 
 def command(server, scenario, port, ctx):
     """(argv, env) starting `server` for `scenario` on 127.0.0.1:`port`."""
-    env = dict(os.environ, BENCH_FILE=ctx.data_file, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, BENCH_FILE=ctx.data_file, BENCH_DB=ctx.database,
+               PYTHONDONTWRITEBYTECODE="1")
     pin = ["taskset", "-c", SERVER_CPU]
     bindir = os.path.dirname(sys.executable)
     if server in IN_PROCESS:
@@ -43,19 +60,25 @@ def command(server, scenario, port, ctx):
         argv = [os.path.join(bindir, "granian"), "--interface", "wsgi", "--workers", "1",
                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "error",
                 "--working-dir", HERE]
-        if scenario == "sleep":
-            argv += ["--blocking-threads", str(THREADS)]
+        # Its own default is one blocking thread per worker: the single-threaded configuration.
+        argv += ["--blocking-threads", str(THREADS if scenario in THREADED else 1)]
         if scenario == "idle":
             # The longest header-read timeout granian allows, so idle connections stay open, and
             # room for them: granian serves at most --backpressure connections (default 1024).
             argv += ["--http1-header-read-timeout", "60000", "--backpressure", "20000"]
-        return pin + argv + ["apps:app"], env
+        return pin + argv + [app_spec(scenario)], env
     if server == "gunicorn":
         argv = [os.path.join(bindir, "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
                 "--log-level", "error", "--chdir", HERE]
-        if scenario == "sleep":
+        if scenario in THREADED:
             argv += ["--threads", str(THREADS)]  # the gthread worker
-        return pin + argv + ["apps:app"], env
+        return pin + argv + [app_spec(scenario)], env
+    if server == "wsgiref-rs-cli":
+        argv = [os.path.join(bindir, "wsgiref-rs"), app_spec(scenario), "--bind",
+                f"127.0.0.1:{port}", "--workers", "1", "--no-access-log"]
+        if scenario in THREADED:
+            argv += ["--threads", str(THREADS)]
+        return pin + argv, dict(env, PYTHONPATH=HERE)
     if server == "nginx":
         conf = nginx_conf(port, ctx)
         return pin + [nginx_binary(), "-p", ctx.scratch, "-c", conf, "-e",

@@ -10,7 +10,11 @@ import statistics
 __all__ = ["OURS", "SCENARIO_TITLES", "medians", "write_chart", "write_json", "write_markdown"]
 
 OURS = "wsgiref-rs"
+OURS_CLI = "wsgiref-rs-cli"  # the command line, `wsgiref-rs --threads 8`
+OUR_ROWS = (OURS, OURS_CLI)
 WSGI_PEERS = ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress", "stdlib"]
+# Issue 15's real-application peers (the stdlib is no production server).
+APP_PEERS = ["bjoern", "fastwsgi", "granian", "gunicorn", "waitress"]
 COARSE_CPU_S = 10 / os.sysconf("SC_CLK_TCK")
 WRK_BOUND = 0.95  # share of one CPU wrk used over its run, from which a figure is wrk's limit
 SLEEP_CEILING = 800  # 8 threads x 100 requests/s each for a 10 ms app
@@ -22,6 +26,11 @@ SCENARIO_TITLES = {
     "file": "a 64 MiB file through `wsgi.file_wrapper`",
     "upload": "POST of 1 MiB, read from `wsgi.input` in 64 KiB reads",
     "idle": "hello while 10,000 idle keep-alive connections are held open",
+    "thello": "hello on 8 threads",
+    "flask": "a Flask JSON endpoint, one request at a time",
+    "tflask": "a Flask JSON endpoint on 8 threads",
+    "django": "a Django template over an ORM query (SQLite), one request at a time",
+    "tdjango": "a Django template over an ORM query (SQLite) on 8 threads",
 }
 NUMERIC = ["rps", "p99_ms", "cpu_us", "server_cpu_s", "wrk_cpu_share", "hwm_kib", "rss_kib", "requests",
            "rps_idle", "p99_idle_ms", "cpu_us_idle", "wrk_cpu_share_idle", "rss_before_kib",
@@ -131,7 +140,7 @@ def _table(head, servers, per_server, cells):
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for server in servers:
         m = per_server.get(server)
-        name = f"**{server}**" if server == OURS else server
+        name = f"**{server}**" if server in OUR_ROWS else server
         if not _ok(m):
             lines.append(f"| {name} | {_not_run(m)} |" + " |" * (len(head) - 2))
             continue
@@ -156,7 +165,7 @@ def _scenario_table(scenario, servers, per_server):
         both = m.get("both_us")
         both = both / 1000 if file_unit and both is not None else both
         row += [_errors(m), _load(m["wrk_cpu_share"]), _num(both, ",.1f")]
-        if _ok(ours) and server != OURS:
+        if _ok(ours) and server not in OUR_ROWS:
             row += [_ratio(ours["rps"], m["rps"]), _ratio(ours["cpu_us"], m["cpu_us"])]
         else:
             row += ["", ""]
@@ -258,6 +267,47 @@ def targets(med):
     return rows
 
 
+def threaded_targets(med):
+    """Issue 15's targets: the threaded engine and real applications, each as one table row."""
+    rows = ["| target | wsgiref-rs | threshold | |", "|---|---:|---|---|"]
+    g = lambda sc, key, server: _get(med, sc, server, key)  # noqa: E731
+
+    def at_most(label, ours, other, factor, other_name, fmt, scenario, server, at_least=False):
+        bound = [s for s in (server, other_name) if _wrk_bound(med, scenario, s)]
+        if ours is None or other is None:
+            _target(rows, label, ours, f"{other_name}: not measured", None, fmt)
+            return
+        limit = other * factor
+        met = ours >= limit if at_least else ours <= limit
+        sign = "≥" if at_least else "≤"
+        _target(rows, label, ours, f"{sign} {format(limit, fmt)} ({factor:g}× {other_name} "
+                f"{format(other, fmt)})", met, fmt, bound)
+
+    for server in OUR_ROWS:
+        who = "ThreadingMixIn" if server == OURS else "--threads 8"
+        at_most(f"thello req/s ({who}) ≥ granian", g("thello", "rps", server),
+                g("thello", "rps", "granian"), 1, "granian", ",.0f", "thello", server, True)
+        at_most(f"thello CPU µs/req ({who}) ≤ granian", g("thello", "cpu_us", server),
+                g("thello", "cpu_us", "granian"), 1, "granian", ".1f", "thello", server)
+        at_most(f"thello req/s ({who}) ≥ 0.8× our single-threaded hello",
+                g("thello", "rps", server), g("hello", "rps", OURS), 0.8, "hello", ",.0f",
+                "thello", server, True)
+        at_most(f"sleep req/s ({who}) ≥ 95% of the 800 ceiling", g("sleep", "rps", server),
+                SLEEP_CEILING, 0.95, "ceiling", ",.0f", "sleep", server, True)
+        at_most(f"sleep CPU µs/req ({who}) ≤ granian", g("sleep", "cpu_us", server),
+                g("sleep", "cpu_us", "granian"), 1, "granian", ".1f", "sleep", server)
+    for scenario in ("flask", "django", "tflask", "tdjango"):
+        best, who = _best(med, scenario, APP_PEERS, "cpu_us", min)
+        for server in OUR_ROWS:
+            at_most(f"{scenario} CPU µs/req ({server}) ≤ best peer", g(scenario, "cpu_us", server),
+                    best, 1, who or "peers", ".1f", scenario, server)
+    for scenario in ("thello", "sleep", "tflask", "tdjango"):
+        for server in OUR_ROWS:
+            at_most(f"{scenario} p99 ms ({server}) ≤ granian", g(scenario, "p99_ms", server),
+                    g(scenario, "p99_ms", "granian"), 1, "granian", ".2f", scenario, server)
+    return rows
+
+
 def write_markdown(path, meta, runs, servers, scenarios, notes):
     med = medians(runs)
     v = meta["versions"]
@@ -291,6 +341,10 @@ def write_markdown(path, meta, runs, servers, scenarios, notes):
         "## Targets (issue 5)",
         "",
         *targets(med),
+        "",
+        "## Targets (issue 15: threads and real applications)",
+        "",
+        *threaded_targets(med),
         "",
     ]
     for scenario in scenarios:
@@ -347,7 +401,7 @@ def write_chart(path, med, servers, scenarios):
                 value = _get(med, scenario, server, key)
                 names.append(server)
                 values.append(value * scale if value else 0)
-                colors.append("#d9480f" if server == OURS else "#888888" if server == "nginx"
+                colors.append("#d9480f" if server in OUR_ROWS else "#888888" if server == "nginx"
                               else "#4a6fa5")
             shown = [v for v in values if v > 0]
             log = bool(shown) and max(shown) / min(shown) > 30

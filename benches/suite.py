@@ -31,6 +31,7 @@ import bootstrap  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
 from apps import BIG_SIZE, FILE_SIZE, HELLO, UPLOAD_SIZE, data_file  # noqa: E402
+from frameworks import DJANGO_BODY_START, FLASK_BODY  # noqa: E402
 from measure import (  # noqa: E402
     WRK_CPU,
     Wrk,
@@ -44,8 +45,24 @@ from measure import (  # noqa: E402
 
 __all__ = ["main"]
 
-SCENARIOS = ["hello", "close", "sleep", "big", "file", "upload", "idle"]
-CONNECTIONS = {"hello": 32, "close": 32, "sleep": 64, "big": 8, "file": 4, "upload": 8, "idle": 32}
+SCENARIOS = ["hello", "close", "sleep", "big", "file", "upload", "idle", "thello", "flask",
+             "tflask", "django", "tdjango"]
+CONNECTIONS = {"hello": 32, "close": 32, "sleep": 64, "big": 8, "file": 4, "upload": 8, "idle": 32,
+               "thello": 32, "flask": 32, "tflask": 32, "django": 32, "tdjango": 32}
+PATHS = {"sleep": "/sleep", "big": "/big", "file": "/file", "upload": "/upload",
+         "flask": "/json?name=bench", "tflask": "/json?name=bench", "django": "/page",
+         "tdjango": "/page"}
+THREADS_NOTE = ("8 threads where a server has them: wsgiref-rs a `ThreadingMixIn` server with "
+                "`engine_threads = 8`, and wsgiref-rs-cli `wsgiref-rs --workers 1 --threads 8`; "
+                "granian `--blocking-threads 8`; gunicorn `--threads 8` (gthread worker); waitress "
+                "`threads=8`; the stdlib a `ThreadingMixIn` server (a thread per connection). "
+                "bjoern and fastwsgi run as they are (one request at a time).")
+SINGLE_NOTE = ("One request at a time: wsgiref-rs and the stdlib through `make_server`; granian "
+               "`--blocking-threads 1`; gunicorn's sync worker; waitress `threads=1`; bjoern and "
+               "fastwsgi as they are.")
+FRAMEWORK_NOTE = ("Flask: a view answering `jsonify()` of a small dict with the query argument "
+                  "(benches/frameworks.py). Django: a view rendering a template over an ORM query "
+                  "(ten users from SQLite, connections kept: `CONN_MAX_AGE = None`), no middleware.")
 IDLE_CONNECTIONS = 10_000
 CACHE = os.path.join(HERE, ".cache")
 REEXEC = "BENCH_SUITE_REEXEC"
@@ -56,7 +73,8 @@ NOTES = {
              "`request_queue_size = 1024` (socketserver's default backlog is 5; the peers listen "
              "with 511 to 2048).",
     "sleep": "8 threads where a server has them: wsgiref-rs a `ThreadingMixIn` server with "
-             "`engine_threads = 8`; granian `--blocking-threads 8`; gunicorn `--threads 8` (gthread "
+             "`engine_threads = 8`, and wsgiref-rs-cli `--threads 8`; granian `--blocking-threads 8`; "
+             "gunicorn `--threads 8` (gthread "
              "worker); waitress `threads=8`; the stdlib a `ThreadingMixIn` server, which starts a "
              "thread per connection and closes every connection after one request, so its "
              "threads are not capped at 8 and its ceiling is 6,400 req/s, not 800. bjoern and fastwsgi run as they are "
@@ -64,6 +82,11 @@ NOTES = {
     "file": "CPU per file in ms. wrk's `--timeout` is 60 s here. A file still being sent when wrk "
             "stops costs CPU but is not counted, which weighs on slow servers.",
     "upload": "nginx: n/a (no application reads the body).",
+    "thello": THREADS_NOTE,
+    "flask": f"{FRAMEWORK_NOTE} {SINGLE_NOTE}",
+    "tflask": f"{FRAMEWORK_NOTE} {THREADS_NOTE}",
+    "django": f"{FRAMEWORK_NOTE} {SINGLE_NOTE}",
+    "tdjango": f"{FRAMEWORK_NOTE} {THREADS_NOTE}",
     "idle": "The idle client (benches/idle.py, on CPU 1) opens 10,000 connections in batches of "
             "250, one GET / on each, and holds them open while wrk runs hello (32 connections) "
             "again. KiB per idle connection = RSS growth / connections still open when RSS was "
@@ -81,7 +104,7 @@ NOTES = {
 # --- One server, one scenario ----------------------------------------------------------------------
 
 def load(scenario, seconds):
-    path = {"sleep": "/sleep", "big": "/big", "file": "/file", "upload": "/upload"}.get(scenario, "/")
+    path = PATHS.get(scenario, "/")
     headers = ["Connection: close"] if scenario == "close" else []
     script = os.path.join(HERE, "upload.lua") if scenario == "upload" else None
     timeout = 60 if scenario == "file" else None
@@ -92,9 +115,12 @@ def check(scenario, port):
     """The server's answer to one request of the scenario, before anything is measured."""
     if scenario == "upload":
         return check_answer(port, "POST", "/upload", b"x" * UPLOAD_SIZE, str(UPLOAD_SIZE).encode())
-    path, expected = {"sleep": ("/sleep", HELLO), "big": ("/big", BIG_SIZE),
-                      "file": ("/file", FILE_SIZE)}.get(scenario, ("/", HELLO))
-    return check_answer(port, "GET", path, None, expected, close=scenario == "close")
+    if scenario in ("django", "tdjango"):
+        return check_answer(port, "GET", PATHS[scenario], None, DJANGO_BODY_START, prefix=True)
+    expected = {"big": BIG_SIZE, "file": FILE_SIZE, "flask": FLASK_BODY,
+                "tflask": FLASK_BODY}.get(scenario, HELLO)
+    return check_answer(port, "GET", PATHS.get(scenario, "/"), None, expected,
+                        close=scenario == "close")
 
 
 def stop(proc, grace=3.0):
@@ -221,6 +247,17 @@ def _progress(run):
 
 # --- The whole run -------------------------------------------------------------------------------
 
+def django_database(folder):
+    """The SQLite file the Django scenarios read, made once (by the suite, never by a server)."""
+    path = os.path.join(folder, "django.sqlite3")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(HERE, "frameworks.py"), "prepare"],
+                       check=True, env=dict(os.environ, BENCH_DB=path + ".part"))
+        os.replace(path + ".part", path)
+    return path
+
+
 def _git(*args):
     try:
         return subprocess.run(["git", "-C", ROOT, *args], capture_output=True, text=True,
@@ -307,7 +344,8 @@ def main(argv):
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it (idle)
-    files = (data_file(CACHE, "big-1MiB.bin", BIG_SIZE), data_file(CACHE, "file-64MiB.bin", FILE_SIZE))
+    files = (data_file(CACHE, "big-1MiB.bin", BIG_SIZE), data_file(CACHE, "file-64MiB.bin", FILE_SIZE),
+             django_database(CACHE))
     info = meta(args, shown_argv)
     print(f"{info['python']}, commit {info['commit']}; servers: {', '.join(args.servers)}; "
           f"{args.rounds} round(s) of {args.warmup}+{args.seconds} s", flush=True)
