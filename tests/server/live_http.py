@@ -446,6 +446,33 @@ def echo_app(environ, start_response):
     return [environ["REQUEST_METHOD"].encode() + b" " + environ["PATH_INFO"].encode() + b" " + body]
 
 
+class Overlap:
+    """An app that sleeps (on every path, or only on ``sleep_on``), then answers with the path,
+    counting how many calls are inside it at once."""
+
+    def __init__(self, sleep, sleep_on=None):
+        self.sleep = sleep
+        self.sleep_on = sleep_on
+        self.active = 0
+        self.most = 0
+        self.lock = threading.Lock()
+        self.multithread = []
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+            self.multithread.append(environ["wsgi.multithread"])
+        try:
+            if self.sleep_on in (None, environ["PATH_INFO"]):
+                time.sleep(self.sleep)
+        finally:
+            with self.lock:
+                self.active -= 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+
 class Recorder:
     """An app wrapper that records the environ of every call (a shallow copy)."""
 

@@ -6,31 +6,16 @@ while other connections' I/O goes on; a ThreadingMixIn server overlaps blocking 
 import threading
 import time
 
-from live_http import TIMEOUT, Client, QuietHandler, Recorder, ThreadingWSGIServer, get, request
-
-
-class Overlap:
-    """An app that sleeps, counting how many calls are inside it at once."""
-
-    def __init__(self, sleep):
-        self.sleep = sleep
-        self.active = 0
-        self.most = 0
-        self.lock = threading.Lock()
-        self.multithread = []
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            self.active += 1
-            self.most = max(self.most, self.active)
-            self.multithread.append(environ["wsgi.multithread"])
-        try:
-            time.sleep(self.sleep)
-        finally:
-            with self.lock:
-                self.active -= 1
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["PATH_INFO"].encode()]
+from live_http import (
+    TIMEOUT,
+    Client,
+    Overlap,
+    QuietHandler,
+    Recorder,
+    ThreadingWSGIServer,
+    get,
+    request,
+)
 
 
 def parallel_gets(port, count):

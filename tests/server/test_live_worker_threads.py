@@ -6,7 +6,7 @@ connection a worker holds is read again as soon as it comes back.
 import threading
 import time
 
-from live_http import TIMEOUT, Client, QuietHandler, get, request
+from live_http import TIMEOUT, Client, Overlap, QuietHandler, get, request
 
 import wsgiref_rs.simple_server as ours
 
@@ -39,31 +39,10 @@ def test_thread_local_data_lives_from_one_request_to_the_next(serve):
     assert len(bodies) == 1
 
 
-class Sleeper:
-    """Sleeps `seconds` on /slow, answers at once elsewhere; counts calls inside it at once."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self.inside = 0
-        self.most = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            self.inside += 1
-            self.most = max(self.most, self.inside)
-        try:
-            if environ["PATH_INFO"] == "/slow":
-                time.sleep(self.seconds)
-        finally:
-            with self.lock:
-                self.inside -= 1
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["PATH_INFO"].encode()]
-
-
 def test_quick_requests_are_not_held_behind_a_blocked_one(serve):
-    running = serve(Sleeper(2.0), server_class=server_with(2), handler_class=QuietHandler)
+    running = serve(
+        Overlap(2.0, sleep_on="/slow"), server_class=server_with(2), handler_class=QuietHandler
+    )
     with Client(running.port) as slow:
         slow.send(request("GET", "/slow"))
         time.sleep(0.05)  # the slow request is on a worker
@@ -76,7 +55,7 @@ def test_quick_requests_are_not_held_behind_a_blocked_one(serve):
 
 
 def test_every_worker_takes_blocking_requests(serve):
-    app = Sleeper(0.3)
+    app = Overlap(0.3, sleep_on="/slow")
     running = serve(app, server_class=server_with(4), handler_class=QuietHandler)
     results = {}
 
@@ -98,7 +77,9 @@ def test_every_worker_takes_blocking_requests(serve):
 def test_a_request_sent_while_a_worker_holds_the_connection_is_served(serve):
     """The loop sees the connection readable while a worker has it: the worker's hand-back makes
     the loop read it (readiness is edge-triggered, so no second event comes)."""
-    running = serve(Sleeper(0.3), server_class=server_with(2), handler_class=QuietHandler)
+    running = serve(
+        Overlap(0.3, sleep_on="/slow"), server_class=server_with(2), handler_class=QuietHandler
+    )
     with Client(running.port) as client:
         for _ in range(3):
             client.send(request("GET", "/slow"))
