@@ -296,8 +296,14 @@ impl EventLoop {
     /// round; one that has sent something malformed is answered and closed.
     fn readable(&mut self, slot: usize) {
         let here = self.conns.get_mut(slot).and_then(Option::take);
-        // Not here: closed, or on a worker, which gives it back to be read.
-        let Some(mut conn) = here.or_else(|| self.pool.as_ref()?.missed(slot)) else {
+        // Not here: closed, or on a worker, which gives it back to be read (or just has).
+        let back = || {
+            let mut conn = self.pool.as_ref()?.missed(slot)?;
+            conn.served = true;
+            conn.idle_since = Instant::now();
+            Some(conn)
+        };
+        let Some(mut conn) = here.or_else(back) else {
             return;
         };
         if conn.file.is_some() {
