@@ -95,6 +95,33 @@ impl State {
             .any(|(i, w)| i != me && matches!(w, Worker::Busy(_)))
     }
 
+    /// Takes a connection a worker is done with; answers whether the loop must be woken: it saw
+    /// the connection readable meanwhile, the connection is closed (its slot is to be released),
+    /// or a graceful stop counts connections.
+    fn give_back(&mut self, slot: usize, conn: Option<Box<Conn>>) -> bool {
+        let read = self.missed.get_mut(slot).is_some_and(std::mem::take);
+        let wake = read || conn.is_none() || self.draining;
+        self.returned.push(Returned { slot, conn, read });
+        wake
+    }
+
+    /// The loop saw `slot` readable while a worker had it: its connection if the worker has
+    /// given it back since; else the worker is to wake the loop when it does. One given back
+    /// closed stays in `returned`, where the loop releases its slot.
+    fn missed(&mut self, slot: usize) -> Option<Box<Conn>> {
+        if let Some(i) = self.returned.iter().position(|r| r.slot == slot) {
+            return match self.returned[i].conn {
+                Some(_) => self.returned.swap_remove(i).conn,
+                None => None,
+            };
+        }
+        if self.missed.len() <= slot {
+            self.missed.resize(slot + 1, false);
+        }
+        self.missed[slot] = true;
+        None
+    }
+
     fn idle(&self) -> usize {
         self.workers
             .iter()
@@ -138,13 +165,7 @@ impl Shared {
 
     /// Gives a served connection back to the loop, waking it only when it must look at once.
     fn give_back(&self, slot: usize, conn: Option<Box<Conn>>) {
-        let wake = {
-            let mut s = self.state.lock();
-            let read = s.missed.get_mut(slot).is_some_and(std::mem::take);
-            let wake = read || conn.is_none() || s.draining;
-            s.returned.push(Returned { slot, conn, read });
-            wake
-        };
+        let wake = self.state.lock().give_back(slot, conn);
         if wake {
             let _ = self.waker.wake();
         }
@@ -275,18 +296,9 @@ impl Pool {
         std::mem::take(&mut s.returned)
     }
 
-    /// The loop saw `slot` readable while a worker has it: its connection if it has come back
-    /// since, else the worker wakes the loop when it gives it back.
+    /// See [`State::missed`].
     pub fn missed(&self, slot: usize) -> Option<Box<Conn>> {
-        let mut s = self.shared.state.lock();
-        if let Some(i) = s.returned.iter().position(|r| r.slot == slot) {
-            return s.returned.swap_remove(i).conn;
-        }
-        if s.missed.len() <= slot {
-            s.missed.resize(slot + 1, false);
-        }
-        s.missed[slot] = true;
-        None
+        self.shared.state.lock().missed(slot)
     }
 
     /// From now on every connection given back wakes the loop.
@@ -373,5 +385,92 @@ impl Drop for BatchScheduling {
             // SAFETY: pid 0 is the calling thread; `param` is valid for the call.
             unsafe { libc::sched_setscheduler(0, policy, &param) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stream::{ClientAddr, Stream};
+
+    fn state() -> State {
+        State {
+            jobs: VecDeque::new(),
+            closing: false,
+            workers: vec![Worker::Idle; 2],
+            waking: 0,
+            returned: Vec::new(),
+            missed: Vec::new(),
+            draining: false,
+        }
+    }
+
+    fn conn() -> Box<Conn> {
+        let (ours, _theirs) = mio::net::UnixStream::pair().expect("a socket pair");
+        Conn::new(Stream::Unix(ours), ClientAddr::Unix)
+    }
+
+    #[test]
+    fn a_connection_given_back_quietly_is_taken_back_at_the_next_round() {
+        let mut s = state();
+        assert!(!s.give_back(3, Some(conn())));
+        assert!(matches!(
+            s.returned.as_slice(),
+            [Returned {
+                slot: 3,
+                conn: Some(_),
+                read: false
+            }]
+        ));
+    }
+
+    #[test]
+    fn readable_while_out_makes_the_give_back_wake_the_loop_and_read() {
+        let mut s = state();
+        assert!(s.missed(3).is_none());
+        assert!(s.give_back(3, Some(conn())));
+        assert!(matches!(
+            s.returned.as_slice(),
+            [Returned {
+                slot: 3,
+                read: true,
+                ..
+            }]
+        ));
+        // Once: the next give-back of the slot is quiet again.
+        s.returned.clear();
+        assert!(!s.give_back(3, Some(conn())));
+    }
+
+    #[test]
+    fn readable_after_the_give_back_takes_the_connection_at_once() {
+        let mut s = state();
+        s.give_back(3, Some(conn()));
+        s.give_back(4, Some(conn()));
+        assert!(s.missed(3).is_some());
+        assert!(matches!(s.returned.as_slice(), [Returned { slot: 4, .. }]));
+        assert!(!s.missed.get(3).copied().unwrap_or(false));
+    }
+
+    #[test]
+    fn a_closed_connection_stays_for_the_loop_to_release_its_slot() {
+        let mut s = state();
+        assert!(s.give_back(3, None));
+        assert!(s.missed(3).is_none());
+        assert!(matches!(
+            s.returned.as_slice(),
+            [Returned {
+                slot: 3,
+                conn: None,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn draining_every_give_back_wakes_the_loop() {
+        let mut s = state();
+        s.draining = true;
+        assert!(s.give_back(3, Some(conn())));
     }
 }
