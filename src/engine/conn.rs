@@ -60,6 +60,13 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Marks a request answered on the connection just now: the idle timeout counts from `now`,
+    /// and a graceful stop may close it once it is idle.
+    pub fn answered(&mut self, now: Instant) {
+        self.served = true;
+        self.idle_since = now;
+    }
+
     /// A connection on the heap: it moves between the event loop, a request and a worker
     /// thread, and a pointer moves cheaper than the whole of it.
     pub fn new(stream: Stream, peer: ClientAddr) -> Box<Self> {

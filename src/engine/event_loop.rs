@@ -299,8 +299,7 @@ impl EventLoop {
         // Not here: closed, or on a worker, which gives it back to be read (or just has).
         let back = || {
             let mut conn = self.pool.as_ref()?.missed(slot)?;
-            conn.served = true;
-            conn.idle_since = Instant::now();
+            conn.answered(Instant::now());
             Some(conn)
         };
         let Some(mut conn) = here.or_else(back) else {
@@ -421,8 +420,7 @@ impl EventLoop {
             for (slot, conn, eof) in served {
                 match conn.and_then(|conn| conn.send_out(settings.timeout)) {
                     Some(mut conn) => {
-                        conn.served = true;
-                        conn.idle_since = now;
+                        conn.answered(now);
                         if !conn.pending().is_empty() {
                             conn.head_since.get_or_insert(now);
                         }
@@ -536,8 +534,7 @@ impl EventLoop {
         for Returned { slot, conn, read } in pool.returned() {
             match conn {
                 Some(mut conn) => {
-                    conn.served = true;
-                    conn.idle_since = now;
+                    conn.answered(now);
                     let read = read || conn.undrained || !conn.pending().is_empty();
                     self.conns[slot] = Some(conn);
                     if read {
