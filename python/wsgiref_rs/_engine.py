@@ -222,7 +222,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         limit_request_body=server.limit_request_body,
         keepalive_timeout=server.keepalive_timeout,
         header_timeout=server.header_timeout,
-        timeout=server.engine_timeout,
+        engine_timeout=server.engine_timeout,
         max_connections=_max_connections(server.max_connections),
         allow_underscore_headers=getattr(handler_class, "allow_underscore_headers", False),
     )

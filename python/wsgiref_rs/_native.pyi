@@ -4,6 +4,7 @@ Checked against the built module by ``mypy.stubtest`` in the test suite.
 """
 
 __all__ = [
+    "DEFAULTS",
     "__version__",
     "guess_scheme",
     "application_uri",
@@ -21,6 +22,7 @@ __all__ = [
     "Write",
 ]
 __version__: str
+DEFAULTS: dict[str, float | int | None]
 
 # --- util (src/util/) ------------------------------------------------------
 
@@ -159,15 +161,15 @@ class Engine:
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,
         allow_underscore_headers: bool = False,
-        timeout: float = 60.0,
-        keepalive_timeout: float = 5.0,
-        header_timeout: float = 10.0,
-        max_connections: int = 10000,
-        threads: int = 0,
-        limit_request_line: int = 65536,
-        limit_request_fields: int = 100,
-        limit_request_field_size: int = 65536,
-        limit_request_body: int | None = None,
+        engine_timeout: float = ...,
+        keepalive_timeout: float = ...,
+        header_timeout: float = ...,
+        max_connections: int = ...,
+        threads: int = ...,
+        limit_request_line: int = ...,
+        limit_request_fields: int = ...,
+        limit_request_field_size: int = ...,
+        limit_request_body: int | None = ...,
         forwarded_allow_ips: str | Iterable[str] | None = None,
         listen_fds: Sequence[int] | None = None,
     ) -> Engine: ...

@@ -1,5 +1,7 @@
 //! Bounds on what a client may send, checked while the bytes arrive.
 
+use super::defaults;
+
 /// Limits on one request, checked by [`super::parse::parse_head`] and
 /// [`super::chunked::ChunkedDecoder`].
 ///
@@ -26,10 +28,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_request_line: 65536,
-            max_header_bytes: 64 * 1024,
-            max_headers: 100,
-            max_body: None,
+            max_request_line: defaults::LIMIT_REQUEST_LINE,
+            max_header_bytes: defaults::LIMIT_REQUEST_FIELD_SIZE,
+            max_headers: defaults::LIMIT_REQUEST_FIELDS,
+            max_body: defaults::LIMIT_REQUEST_BODY,
         }
     }
 }

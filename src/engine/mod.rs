@@ -14,6 +14,7 @@
 //! `start_fast` (the common `start_response` call checked natively) and `sendfile`.
 
 pub mod chunked;
+pub mod defaults;
 pub mod fields;
 pub mod host;
 pub mod limits;
@@ -61,6 +62,7 @@ mod stream;
 use pyo3::prelude::*;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    defaults::register(m)?;
     #[cfg(unix)]
     {
         m.add_class::<serve::Engine>()?;

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyString};
 
 use super::conn::Conn;
+use super::defaults;
 use super::event_loop::{Ended, EventLoop};
 use super::forwarded::TrustedProxies;
 use super::io::{wait_any_readable, Deadline};
@@ -114,9 +115,13 @@ impl Engine {
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None,
         server_get_app=true, log=None,
-        remote_host=None, request_keys=None, allow_underscore_headers=false, timeout=60.0, keepalive_timeout=5.0, header_timeout=10.0,
-        max_connections=10000, threads=0, limit_request_line=65536, limit_request_fields=100,
-        limit_request_field_size=65536, limit_request_body=None, forwarded_allow_ips=None,
+        remote_host=None, request_keys=None, allow_underscore_headers=false,
+        engine_timeout=defaults::ENGINE_TIMEOUT, keepalive_timeout=defaults::KEEPALIVE_TIMEOUT,
+        header_timeout=defaults::HEADER_TIMEOUT, max_connections=defaults::MAX_CONNECTIONS,
+        threads=defaults::THREADS, limit_request_line=defaults::LIMIT_REQUEST_LINE,
+        limit_request_fields=defaults::LIMIT_REQUEST_FIELDS,
+        limit_request_field_size=defaults::LIMIT_REQUEST_FIELD_SIZE,
+        limit_request_body=defaults::LIMIT_REQUEST_BODY, forwarded_allow_ips=None,
         listen_fds=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -131,7 +136,7 @@ impl Engine {
         remote_host: Option<Py<PyAny>>,
         request_keys: Option<Py<PyAny>>,
         allow_underscore_headers: bool,
-        timeout: f64,
+        engine_timeout: f64,
         keepalive_timeout: f64,
         header_timeout: f64,
         max_connections: usize,
@@ -178,7 +183,7 @@ impl Engine {
                 base_environ,
                 server_software: server_software.into(),
                 limits,
-                timeout: seconds(timeout),
+                timeout: seconds(engine_timeout),
                 log,
                 allow_underscores: allow_underscore_headers,
                 request_keys,
