@@ -16,24 +16,24 @@ pub fn parse_head(data: &[u8]) {
         Limits::default()
     } else {
         Limits {
-            max_request_line: usize::from(choice >> 1) % 48,
-            max_header_bytes: usize::from(choice >> 2) % 64,
-            max_headers: usize::from(choice >> 5),
-            max_body: Some(u64::from(choice >> 3)),
+            limit_request_line: usize::from(choice >> 1) % 48,
+            limit_request_field_size: usize::from(choice >> 2) % 64,
+            limit_request_fields: usize::from(choice >> 5),
+            limit_request_body: Some(u64::from(choice >> 3)),
         }
     };
     // The most a head may take of the buffer: the request line (empty lines before it included)
     // and the header section, each within its limit.
     let most = limits
-        .max_request_line
-        .saturating_add(limits.max_header_bytes);
+        .limit_request_line
+        .saturating_add(limits.limit_request_field_size);
     match parse(buf, &limits) {
         Ok(Some((head, len))) => {
             assert!(len > 0 && len <= buf.len() && len <= most);
             // At most the fields allowed, and the Host field an HTTP/1.0 absolute-form request
             // without one is given (its target's authority).
             let made_host = usize::from(head.path_start > 0);
-            assert!(head.headers.len() <= limits.max_headers + made_host);
+            assert!(head.headers.len() <= limits.limit_request_fields + made_host);
             assert!(!head.target.is_empty());
             // RFC 9112 section 3.2: one Host field, well-formed, and always one in HTTP/1.1
             // (an absolute-form target's authority stands in for it).
@@ -66,7 +66,7 @@ pub fn parse_head(data: &[u8]) {
             if head.body == BodyFraming::Chunked || head.expect_continue {
                 assert_eq!(head.version, Version::Http11);
             }
-            if let (BodyFraming::Length(n), Some(max)) = (head.body, limits.max_body) {
+            if let (BodyFraming::Length(n), Some(max)) = (head.body, limits.limit_request_body) {
                 assert!(n <= max);
             }
             let exact = buf.get(..len).unwrap_or_default();
@@ -84,7 +84,7 @@ pub fn parse_head(data: &[u8]) {
 }
 
 /// `ChunkedDecoder` on any bytes, split anywhere: no panic, never past the input, within
-/// `max_body`, and the same answer however the input is split.
+/// `limit_request_body`, and the same answer however the input is split.
 pub fn chunked(data: &[u8]) {
     // The first byte picks the piece size and the limits.
     let (choice, input) = data.split_first().map_or((0, data), |(c, rest)| (*c, rest));
@@ -93,8 +93,8 @@ pub fn chunked(data: &[u8]) {
         Limits::default()
     } else {
         Limits {
-            max_body: Some(u64::from(choice & 0x3f)),
-            max_header_bytes: usize::from(choice & 0x1f),
+            limit_request_body: Some(u64::from(choice & 0x3f)),
+            limit_request_field_size: usize::from(choice & 0x1f),
             ..Limits::default()
         }
     };
@@ -126,7 +126,7 @@ fn decode(
             assert!(d.is_done());
         }
         consumed += n;
-        if let Some(max) = limits.max_body {
+        if let Some(max) = limits.limit_request_body {
             assert!(d.body_len() <= max);
         }
     }

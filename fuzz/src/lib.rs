@@ -1,7 +1,7 @@
 //! The engine's pure parsers, compiled from their own source files, and the checks the fuzz
 //! targets run on them.
 //!
-//! The parsers are pure Rust (no GIL, no I/O), so this crate compiles `src/engine/<name>.rs`
+//! The parsers are pure Rust (no GIL, no I/O), so this crate compiles `src/engine/http/<name>.rs`
 //! directly instead of depending on `wsgiref_rs`: no libpython to link, and libFuzzer
 //! instruments only the parsers. Each module keeps the name it has in the engine, so the
 //! `super::fields`, `super::limits`, ... paths inside those files resolve here as they do
@@ -11,15 +11,15 @@
 //! main crate's `cargo test` (`tests/fuzz_parsers.rs`) calls them on stable Rust over a seeded
 //! [`mutate`] run of the seed corpus in `fuzz/seeds/`.
 
-#[path = "../../src/engine/chunked.rs"]
+#[path = "../../src/engine/http/chunked.rs"]
 pub mod chunked;
-#[path = "../../src/engine/fields.rs"]
+#[path = "../../src/engine/http/fields.rs"]
 pub mod fields;
-#[path = "../../src/engine/host.rs"]
+#[path = "../../src/engine/http/host.rs"]
 pub mod host;
-#[path = "../../src/engine/limits.rs"]
+#[path = "../../src/engine/http/limits.rs"]
 pub mod limits;
-#[path = "../../src/engine/parse.rs"]
+#[path = "../../src/engine/http/parse.rs"]
 pub mod parse;
 
 pub mod checks;

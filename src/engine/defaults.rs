@@ -9,6 +9,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::http::limits::Limits;
+
 /// Seconds a request's socket reads and writes may wait (`WSGIServer.engine_timeout`).
 pub const ENGINE_TIMEOUT: f64 = 60.0;
 /// Seconds an idle keep-alive connection is kept open.
@@ -19,14 +21,11 @@ pub const HEADER_TIMEOUT: f64 = 10.0;
 pub const MAX_CONNECTIONS: usize = 10_000;
 /// Worker threads running the application; 0 runs it on the loop's thread.
 pub const THREADS: usize = 0;
-/// Longest request line in bytes (else 414), as `http.server` bounds it.
-pub const LIMIT_REQUEST_LINE: usize = 65_536;
-/// Most header fields in one request (else 431), as `http.server` bounds them.
-pub const LIMIT_REQUEST_FIELDS: usize = 100;
-/// Largest header section in bytes (else 431).
-pub const LIMIT_REQUEST_FIELD_SIZE: usize = 65_536;
-/// Largest request body in bytes (else 413); `None`: no limit.
-pub const LIMIT_REQUEST_BODY: Option<u64> = None;
+/// The request limits (request line, header fields, header section, body): see [`Limits`].
+pub const LIMIT_REQUEST_LINE: usize = Limits::DEFAULT.limit_request_line;
+pub const LIMIT_REQUEST_FIELDS: usize = Limits::DEFAULT.limit_request_fields;
+pub const LIMIT_REQUEST_FIELD_SIZE: usize = Limits::DEFAULT.limit_request_field_size;
+pub const LIMIT_REQUEST_BODY: Option<u64> = Limits::DEFAULT.limit_request_body;
 
 /// Add `DEFAULTS` to the native module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

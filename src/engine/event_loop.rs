@@ -13,22 +13,23 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
+use parking_lot::Mutex;
 use pyo3::prelude::*;
 
-use super::conn::Conn;
-use super::file_send::Progress;
-use super::io::{read_ready, Ready};
-use super::listener::Listener;
-use super::parse::{parse_head, RequestHead};
-use super::pool::{Job, Pool, Returned};
-use super::request::{refuse, serve_pipelined, Settings};
-use super::serve::Engine;
-use super::stop::Stop;
+use crate::engine::http::parse::{parse_head, RequestHead};
+use crate::engine::net::conn::Conn;
+use crate::engine::net::io::{read_ready, Ready};
+use crate::engine::net::listener::{Family, Listener};
+use crate::engine::net::sendfile::Progress;
+use crate::engine::pool::{Job, Pool, Returned};
+use crate::engine::stop::Stop;
+use crate::engine::wsgi::request::{refuse, serve_pipelined};
+use crate::engine::wsgi::settings::Settings;
 
 /// Connections have the tokens of their slots; listeners and the waker sit far above.
 const WAKER: Token = Token(usize::MAX);
@@ -83,21 +84,37 @@ pub struct EventLoop {
     sending: Vec<usize>,
 }
 
+/// How a loop serves its listeners, as `Engine()` was told.
+pub struct LoopConfig {
+    /// The caller's listening sockets (`listen_fd` first, then `listen_fds`), and their kind.
+    pub listen_fds: Vec<(RawFd, Family)>,
+    pub keepalive_timeout: Duration,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    /// Worker threads for the application; 0 runs it on the loop's thread.
+    pub threads: usize,
+}
+
 impl EventLoop {
-    pub fn new(engine: &Engine) -> PyResult<Self> {
+    /// A loop over `config`'s listeners; its waker is put in `waker_slot` (for `stop()`).
+    pub fn new(
+        settings: &Arc<Settings>,
+        config: &LoopConfig,
+        waker_slot: &Mutex<Option<Arc<Waker>>>,
+    ) -> PyResult<Self> {
         let poll = Poll::new()?;
-        let mut listeners = Vec::with_capacity(engine.listen_fds.len());
-        for (i, &(fd, family)) in engine.listen_fds.iter().enumerate() {
+        let mut listeners = Vec::with_capacity(config.listen_fds.len());
+        for (i, &(fd, family)) in config.listen_fds.iter().enumerate() {
             let mut listener = Listener::dup(fd, family)?;
             poll.registry()
                 .register(&mut listener, Token(LISTENERS + i), Interest::READABLE)?;
             listeners.push(listener);
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        *engine.waker.lock() = Some(waker.clone());
-        let pool = match engine.threads {
+        *waker_slot.lock() = Some(waker.clone());
+        let pool = match config.threads {
             0 => None,
-            n => Some(Pool::new(n, engine.settings.clone(), waker)?),
+            n => Some(Pool::new(n, settings.clone(), waker)?),
         };
         Ok(EventLoop {
             poll,
@@ -105,10 +122,10 @@ impl EventLoop {
             conns: Vec::new(),
             free: Vec::new(),
             open: 0,
-            settings: engine.settings.clone(),
-            keepalive_timeout: engine.keepalive_timeout,
-            header_timeout: engine.header_timeout,
-            max_connections: engine.max_connections,
+            settings: settings.clone(),
+            keepalive_timeout: config.keepalive_timeout,
+            header_timeout: config.header_timeout,
+            max_connections: config.max_connections,
             saturated: false,
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
@@ -317,8 +334,8 @@ impl EventLoop {
         let mut scanned = conn.pending().len().saturating_sub(3);
         let limits = &self.settings.limits;
         let longest_head = limits
-            .max_request_line
-            .saturating_add(limits.max_header_bytes);
+            .limit_request_line
+            .saturating_add(limits.limit_request_field_size);
         loop {
             match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
                 Ok(Ready::Eof) | Err(_) => {

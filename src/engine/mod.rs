@@ -1,63 +1,44 @@
-//! The native HTTP/1.1 engine behind `WSGIServer.serve_forever()`.
+//! The native HTTP/1.1 engine behind `WSGIServer.serve_forever()`, `wsgiref_rs.serve()` and the
+//! `wsgiref-rs` command.
 //!
-//! Pure Rust, no GIL, no I/O: [`limits`] (the bounds a connection is held to), [`parse`] (a
-//! request head parsed with httparse, framing decided as RFC 9112 section 6 asks, smuggling
-//! refused), [`host`] (the Host field and absolute-form targets, RFC 9112 section 3.2) and
-//! [`chunked`] (an incremental decoder that never reads past the body).
+//! # The map
+//! Each folder may use the ones listed before it, never one after:
 //!
-//! On Unix, the engine itself: `serve` (the `Engine` class), `event_loop` (accepting, reading,
-//! draining), `stop` (how serve_forever is asked to stop), `listener` and `stream` (TCP or
-//! Unix-domain sockets), `forwarded` (trusted proxy headers), `pool` (worker threads), `conn`
-//! (a connection and its buffer), `io` (reads and writes with deadlines),
-//! `request` (one request: environ, application, response), `environ`, `exchange` (the body
-//! read and the response written), `objects` (`wsgi.input`, `start_response`, `write`),
-//! `start_fast` (the common `start_response` call checked natively) and `sendfile`.
+//! - [`http`]: the protocol, pure (no GIL, no I/O, fuzzed): request heads, bodies, limits, the
+//!   Host field, trusted proxy headers.
+//! - `net`: sockets and syscalls: listeners, client streams and their peers, reads and
+//!   writes with deadlines, the connection and its buffers, `sendfile(2)`.
+//! - `wsgi`: the application call: the environ, the request body and the response as the
+//!   application sees them, the callables it receives, one request served from start to end.
+//! - Here, on top: [`defaults`] (every setting's default), `serve` (the `Engine` class),
+//!   `event_loop` (accepting, reading, serving, draining), `pool` (the worker threads) and
+//!   `stop` (how serving is asked to stop).
+//!
+//! What the engine shares with the compatibility layer (`util`, `headers`, `handlers`) lives in
+//! [`crate::pep3333`]; the engine never reaches into the other layer's internals.
+//!
+//! # The GIL contract
+//! The GIL is held only to build a request's environ, call the application and take the next
+//! chunk of its result (and, in the objects the application holds, to turn bytes into Python
+//! objects). Every syscall, from `accept` and `epoll_wait` to `recv`, `writev` and
+//! `sendfile`, runs with the GIL released. A function that releases it says so in its
+//! documentation ("Releases the GIL ..."); everything in `http` and `net` runs without it.
 
-pub mod chunked;
 pub mod defaults;
-pub mod fields;
-pub mod host;
-pub mod limits;
-pub mod parse;
+pub mod http;
 
-#[cfg(unix)]
-mod conn;
-#[cfg(unix)]
-mod digits;
-#[cfg(unix)]
-mod environ;
 #[cfg(unix)]
 mod event_loop;
 #[cfg(unix)]
-mod exchange;
-#[cfg(unix)]
-mod file_send;
-#[cfg(unix)]
-mod forwarded;
-#[cfg(unix)]
-mod io;
-#[cfg(unix)]
-mod listener;
-#[cfg(unix)]
-mod objects;
+mod net;
 #[cfg(unix)]
 mod pool;
 #[cfg(unix)]
-mod request;
-#[cfg(unix)]
-mod request_objects;
-#[cfg(unix)]
-mod sendfile;
-#[cfg(unix)]
 mod serve;
-#[cfg(unix)]
-mod start_fast;
-#[cfg(unix)]
-mod started;
 #[cfg(unix)]
 mod stop;
 #[cfg(unix)]
-mod stream;
+mod wsgi;
 
 use pyo3::prelude::*;
 
@@ -66,10 +47,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(unix)]
     {
         m.add_class::<serve::Engine>()?;
-        m.add_class::<objects::Input>()?;
-        m.add_class::<objects::StartResponse>()?;
-        m.add_class::<objects::Write>()?;
+        m.add_class::<wsgi::callables::Input>()?;
+        m.add_class::<wsgi::callables::StartResponse>()?;
+        m.add_class::<wsgi::callables::Write>()?;
     }
-    let _ = m;
     Ok(())
 }

@@ -32,9 +32,10 @@ use mio::Waker;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use pyo3::prelude::*;
 
-use super::conn::Conn;
-use super::parse::RequestHead;
-use super::request::{serve_pipelined, Settings};
+use crate::engine::http::parse::RequestHead;
+use crate::engine::net::conn::Conn;
+use crate::engine::wsgi::request::serve_pipelined;
+use crate::engine::wsgi::settings::Settings;
 
 /// How long a request may keep its worker, with the CPU mostly idle, before the queue is handed
 /// to another worker.
@@ -391,7 +392,8 @@ impl Drop for BatchScheduling {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::stream::{ClientAddr, Stream};
+    use crate::engine::net::peer::Peer;
+    use crate::engine::net::stream::Stream;
 
     fn state() -> State {
         State {
@@ -407,7 +409,7 @@ mod tests {
 
     fn conn() -> Box<Conn> {
         let (ours, _theirs) = mio::net::UnixStream::pair().expect("a socket pair");
-        Conn::new(Stream::Unix(ours), ClientAddr::Unix)
+        Conn::new(Stream::Unix(ours), Peer::Unix)
     }
 
     #[test]

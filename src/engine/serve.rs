@@ -12,17 +12,18 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyString};
 
-use super::conn::Conn;
-use super::defaults;
-use super::event_loop::{Ended, EventLoop};
-use super::forwarded::TrustedProxies;
-use super::io::{wait_any_readable, Deadline};
-use super::limits::Limits;
-use super::listener::{self, Family, Listener};
-use super::parse::parse_head;
-use super::pool::BatchScheduling;
-use super::request::{self, refuse, AppSource, Settings};
-use super::stop::StopSignal;
+use crate::engine::defaults;
+use crate::engine::event_loop::{Ended, EventLoop, LoopConfig};
+use crate::engine::http::forwarded::TrustedProxies;
+use crate::engine::http::limits::Limits;
+use crate::engine::http::parse::parse_head;
+use crate::engine::net::conn::Conn;
+use crate::engine::net::io::{wait_any_readable, Deadline};
+use crate::engine::net::listener::{self, Family, Listener};
+use crate::engine::pool::BatchScheduling;
+use crate::engine::stop::StopSignal;
+use crate::engine::wsgi::request::{self, refuse};
+use crate::engine::wsgi::settings::{AppSource, Settings};
 
 /// The keys `WSGIRequestHandler.get_environ()` sets before the headers, with the default
 /// `WSGIServer.base_environ`: a header that maps to one of them is skipped.
@@ -43,17 +44,13 @@ const REQUEST_KEYS: [&str; 13] = [
 ];
 
 /// The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain).
-#[pyclass(module = "wsgiref_rs.engine")]
+#[pyclass(module = "wsgiref_rs._native")]
 pub struct Engine {
-    pub(super) settings: Arc<Settings>,
-    /// The caller's listening sockets (`listen_fd` first, then `listen_fds`), and their kind.
-    pub(super) listen_fds: Vec<(RawFd, Family)>,
-    pub(super) keepalive_timeout: Duration,
-    pub(super) header_timeout: Duration,
-    pub(super) max_connections: usize,
-    pub(super) threads: usize,
+    pub(crate) settings: Arc<Settings>,
+    /// The listeners, timeouts and threads the loop serves with.
+    pub(crate) config: LoopConfig,
     /// The running loop's waker, for `stop()`.
-    pub(super) waker: Mutex<Option<Arc<Waker>>>,
+    pub(crate) waker: Mutex<Option<Arc<Waker>>>,
 }
 
 fn seconds(s: f64) -> Duration {
@@ -153,10 +150,10 @@ impl Engine {
             None => PyFrozenSet::new(py, REQUEST_KEYS)?.into_any().unbind(),
         };
         let limits = Limits {
-            max_request_line: limit_request_line,
-            max_header_bytes: limit_request_field_size,
-            max_headers: limit_request_fields,
-            max_body: limit_request_body,
+            limit_request_line: limit_request_line,
+            limit_request_field_size: limit_request_field_size,
+            limit_request_fields: limit_request_fields,
+            limit_request_body: limit_request_body,
         };
         let forwarded = trusted_proxies(forwarded_allow_ips.as_ref())?;
         let mut fds = vec![(listen_fd, listen_family(listen_fd)?)];
@@ -192,11 +189,13 @@ impl Engine {
                 stop: StopSignal::default(),
                 spare_objects: Default::default(),
             }),
-            listen_fds: fds,
-            keepalive_timeout: seconds(keepalive_timeout),
-            header_timeout: seconds(header_timeout),
-            max_connections,
-            threads,
+            config: LoopConfig {
+                listen_fds: fds,
+                keepalive_timeout: seconds(keepalive_timeout),
+                header_timeout: seconds(header_timeout),
+                max_connections,
+                threads,
+            },
             waker: Mutex::new(None),
         })
     }
@@ -218,7 +217,7 @@ impl Engine {
         should_stop: Option<Py<PyAny>>,
     ) -> PyResult<()> {
         self.settings.stop.begin();
-        let event_loop = EventLoop::new(self);
+        let event_loop = EventLoop::new(&self.settings, &self.config, &self.waker);
         let out = match event_loop {
             Err(e) => Err(e),
             Ok(mut event_loop) => {
@@ -258,6 +257,7 @@ impl Engine {
     fn handle_one(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
         let deadline = timeout.map(|t| Instant::now() + seconds(t));
         let listeners = self
+            .config
             .listen_fds
             .iter()
             .map(|&(fd, family)| Listener::dup(fd, family))
@@ -284,7 +284,7 @@ impl Engine {
         let (stream, peer) = accepted;
         let mut conn = Conn::new(stream, peer);
         let settings = self.settings.clone();
-        let head_deadline = Instant::now() + self.header_timeout;
+        let head_deadline = Instant::now() + self.config.header_timeout;
         let parsed = py.detach(|| loop {
             match parse_head(conn.pending(), &settings.limits) {
                 Ok(Some((head, len))) => {
@@ -293,7 +293,7 @@ impl Engine {
                 }
                 Err(e) => return Some(Err(e)),
                 Ok(None) => {
-                    match super::io::read_some(
+                    match crate::engine::net::io::read_some(
                         &mut conn.stream,
                         &mut conn.buf,
                         Deadline::at(head_deadline),

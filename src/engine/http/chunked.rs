@@ -16,8 +16,8 @@
 //! - Trailer fields are skipped, not merged into the header fields; they may
 //!   not contain control bytes, may not start with whitespace (obs-fold), and
 //!   the trailer section is bounded like the header section, by
-//!   [`Limits::max_header_bytes`].
-//! - [`Limits::max_body`] bounds the sum of the chunk sizes, checked as soon
+//!   [`Limits::limit_request_field_size`].
+//! - [`Limits::limit_request_body`] bounds the sum of the chunk sizes, checked as soon
 //!   as a size line is read (before its data arrives).
 
 use std::fmt;
@@ -50,9 +50,9 @@ pub enum ChunkError {
     MissingDataCrlf,
     /// A trailer line with a control byte, or starting with whitespace. 400.
     InvalidTrailer,
-    /// A trailer section longer than [`Limits::max_header_bytes`]. 431.
+    /// A trailer section longer than [`Limits::limit_request_field_size`]. 431.
     TrailerSectionTooLarge,
-    /// The chunk sizes add up to more than [`Limits::max_body`]. 413.
+    /// The chunk sizes add up to more than [`Limits::limit_request_body`]. 413.
     BodyTooLarge,
 }
 
@@ -140,13 +140,13 @@ pub struct ChunkedDecoder {
     trailer_len: usize,
     /// Sum of the chunk sizes so far.
     body_len: u64,
-    max_body: Option<u64>,
+    limit_request_body: Option<u64>,
     max_trailer: usize,
 }
 
 impl ChunkedDecoder {
-    /// A decoder at the start of a body, bounded by `limits.max_body` and, for
-    /// the trailer section, `limits.max_header_bytes`.
+    /// A decoder at the start of a body, bounded by `limits.limit_request_body` and, for
+    /// the trailer section, `limits.limit_request_field_size`.
     pub fn new(limits: &Limits) -> Self {
         ChunkedDecoder {
             state: State::SizeStart,
@@ -154,8 +154,8 @@ impl ChunkedDecoder {
             line_len: 0,
             trailer_len: 0,
             body_len: 0,
-            max_body: limits.max_body,
-            max_trailer: limits.max_header_bytes,
+            limit_request_body: limits.limit_request_body,
+            max_trailer: limits.limit_request_field_size,
         }
     }
 
@@ -287,7 +287,10 @@ impl ChunkedDecoder {
             .body_len
             .checked_add(size)
             .ok_or(ChunkError::SizeOverflow)?;
-        if self.max_body.is_some_and(|max| self.body_len > max) {
+        if self
+            .limit_request_body
+            .is_some_and(|max| self.body_len > max)
+        {
             return Err(ChunkError::BodyTooLarge);
         }
         Ok(State::Data(size))
@@ -477,10 +480,10 @@ mod tests {
         }
     }
 
-    fn limits(max_body: Option<u64>, max_header_bytes: usize) -> Limits {
+    fn limits(limit_request_body: Option<u64>, limit_request_field_size: usize) -> Limits {
         Limits {
-            max_body,
-            max_header_bytes,
+            limit_request_body,
+            limit_request_field_size,
             ..Limits::default()
         }
     }

@@ -8,7 +8,8 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 use mio::net::{TcpListener, UnixListener};
 
-use super::stream::{ClientAddr, Stream};
+use crate::engine::net::peer::Peer;
+use crate::engine::net::stream::Stream;
 
 /// What kind of listening socket a descriptor is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,17 +113,17 @@ impl Listener {
     }
 
     /// Takes one waiting connection (non-blocking, `WouldBlock` when none is waiting).
-    pub fn accept(&self) -> io::Result<(Stream, ClientAddr)> {
+    pub fn accept(&self) -> io::Result<(Stream, Peer)> {
         match self {
             Listener::Tcp(l) => {
                 // TCP_NODELAY is set later, and only on a connection that writes twice (see
                 // `Conn::write`): one whole response per connection never needs it.
                 let (stream, peer) = l.accept()?;
-                Ok((Stream::Tcp(stream), ClientAddr::Ip(peer)))
+                Ok((Stream::Tcp(stream), Peer::Ip(peer)))
             }
             Listener::Unix(l) => {
                 let (stream, _) = l.accept()?;
-                Ok((Stream::Unix(stream), ClientAddr::Unix))
+                Ok((Stream::Unix(stream), Peer::Unix))
             }
         }
     }
@@ -137,4 +138,4 @@ impl AsRawFd for Listener {
     }
 }
 
-super::stream::source_by_variant!(Listener);
+crate::engine::net::stream::source_by_variant!(Listener);

@@ -6,8 +6,8 @@ use std::os::fd::RawFd;
 
 use pyo3::prelude::*;
 
-use super::file_send::{send_some, FileSend};
-use super::objects::Shared;
+use crate::engine::net::sendfile::{send_some, FileSend};
+use crate::engine::wsgi::callables::Shared;
 use crate::util::FileWrapper;
 
 /// The descriptor, offset and length of the regular file behind `result`, when `result` is an
@@ -70,11 +70,11 @@ fn copy(
     timeout: std::time::Duration,
 ) -> io::Result<()> {
     let mut left = len;
-    let mut deadline = super::io::Deadline::after(timeout);
+    let mut deadline = crate::engine::net::io::Deadline::after(timeout);
     while left > 0 {
         match send_some(socket, fd, &mut offset, left)? {
             Some(sent) => left -= sent,
-            None => super::io::wait_writable(socket, &mut deadline)?,
+            None => crate::engine::net::io::wait_writable(socket, &mut deadline)?,
         }
     }
     Ok(())

@@ -8,79 +8,20 @@ use pyo3::exceptions::{
     PyAssertionError, PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use super::chunked::ChunkError;
-use super::conn::Conn;
-use super::environ::{self, Peer};
-use super::exchange::Exchange;
-use super::forwarded::{self, Forwarded, TrustedProxies};
-use super::io::Deadline;
-use super::limits::Limits;
-use super::objects::{send, Shared};
-use super::parse::{parse_head, BodyFraming, ParseError, RequestHead};
-use super::request_objects::{RequestObjects, Spare};
-use super::sendfile;
-use super::stop::StopSignal;
-
-/// Where each request's application comes from. The standard library's handler asks
-/// `server.get_app()` for each request, so `set_app()` while serving holds from the next one on.
-pub enum AppSource {
-    /// The same application for every request (`wsgiref_rs.serve()`).
-    Fixed(Py<PyAny>),
-    /// A `WSGIServer` whose `get_app()` is overridden: called for each request.
-    GetApp(Py<PyAny>),
-    /// A `WSGIServer` whose class keeps `WSGIServer.get_app()`, `return self.application`, and
-    /// plain attribute access (no `__getattribute__` of its own, no data descriptor named
-    /// `application`), and its instance `__dict__`: the attribute is read from there for each
-    /// request (from the class when the instance has none), which spares a Python call, unless
-    /// a `get_app` has been set on the instance since.
-    Application { server: Py<PyAny>, dict: Py<PyDict> },
-}
-
-impl AppSource {
-    /// The application to call for the request about to be served.
-    fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        match self {
-            AppSource::Fixed(app) => Ok(app.bind(py).clone()),
-            AppSource::GetApp(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
-            AppSource::Application { server, dict } => {
-                let dict = dict.bind(py);
-                if let Some(get_app) = dict.get_item(pyo3::intern!(py, "get_app"))? {
-                    return get_app.call0();
-                }
-                match dict.get_item(pyo3::intern!(py, "application"))? {
-                    Some(app) => Ok(app),
-                    None => server.bind(py).getattr(pyo3::intern!(py, "application")),
-                }
-            }
-        }
-    }
-}
-
-/// What every request of a server shares.
-pub struct Settings {
-    pub app: AppSource,
-    pub base_environ: Py<PyDict>,
-    pub server_software: Arc<str>,
-    pub limits: Limits,
-    pub timeout: Duration,
-    /// `log(requestline, code, size, client_address)`, or None when logging is off.
-    pub log: Option<Py<PyAny>>,
-    pub allow_underscores: bool,
-    /// The keys `WSGIRequestHandler.get_environ()` has set before it adds the headers (the
-    /// server's base_environ and the request's CGI keys): a header that maps to one is skipped.
-    pub request_keys: Py<PyAny>,
-    /// `remote_host(ip, port)`: REMOTE_HOST for a request, or None to keep the base environ's;
-    /// set when the handler class overrides `address_string`.
-    pub remote_host: Option<Py<PyAny>>,
-    /// The peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers count.
-    pub forwarded: TrustedProxies,
-    /// Whether serve_forever() was asked to stop (responses then say `Connection: close`).
-    pub stop: StopSignal,
-    /// The request objects the application kept nothing of, for the next requests.
-    pub spare_objects: Spare,
-}
+use crate::engine::http::chunked::ChunkError;
+use crate::engine::http::forwarded::{self, Forwarded};
+use crate::engine::http::parse::{parse_head, BodyFraming, ParseError, RequestHead};
+use crate::engine::net::conn::Conn;
+use crate::engine::net::io::Deadline;
+use crate::engine::net::peer::PeerEnviron;
+use crate::engine::wsgi::callables::{send, Shared};
+use crate::engine::wsgi::environ;
+use crate::engine::wsgi::exchange::Exchange;
+use crate::engine::wsgi::file_response;
+use crate::engine::wsgi::recycled::RequestObjects;
+use crate::engine::wsgi::settings::Settings;
 
 const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
 
@@ -191,8 +132,11 @@ pub fn serve(
     head: RequestHead,
 ) -> Served {
     let peer = conn.peer;
-    let remote = conn.remote.take().unwrap_or_else(|| Peer::new(py, &peer));
-    let forwarded = (!settings.forwarded.is_empty() && settings.forwarded.trusts(&peer))
+    let remote = conn
+        .remote
+        .take()
+        .unwrap_or_else(|| PeerEnviron::new(py, &peer));
+    let forwarded = (!settings.forwarded.is_empty() && settings.forwarded.trusts(peer.ip()))
         .then(|| forwarded::resolve(&settings.forwarded, &head.headers));
     // client_address for the access log and REMOTE_HOST: the client a trusted proxy named.
     let client = || match forwarded.and_then(|f| f.addr) {
@@ -279,7 +223,7 @@ fn run_app(
     exchange: &Shared,
     objects: &RequestObjects,
     head: &RequestHead,
-    remote: &Peer,
+    remote: &PeerEnviron,
     forwarded: Option<&Forwarded>,
     client: impl Fn() -> (String, u16),
 ) -> PyResult<()> {
@@ -304,7 +248,7 @@ fn run_app(
     let result = settings.app.current(py)?.call1((environ, start_response))?;
     // An empty result: the head alone goes out, when finished, and must be encodable too.
     let sent = send_result(py, exchange, &result)
-        .and_then(|()| super::objects::unencodable_head(py, exchange));
+        .and_then(|()| crate::engine::wsgi::callables::unencodable_head(py, exchange));
     // The result's close() is always called, whatever happened while sending it.
     // (A list or tuple has none: skip the failed attribute lookup and its exception.)
     if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {
@@ -329,9 +273,9 @@ fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> 
         x.response.head.is_started() && !x.response.headers_sent
     };
     if started {
-        if let Some((fd, offset, len)) = sendfile::regular_file(result) {
-            super::objects::unencodable_head(py, exchange)?;
-            return sendfile::send(py, exchange, fd, offset, len);
+        if let Some((fd, offset, len)) = file_response::regular_file(result) {
+            crate::engine::wsgi::callables::unencodable_head(py, exchange)?;
+            return file_response::send(py, exchange, fd, offset, len);
         }
     }
     // The stdlib frames a result of one item by its length; so do we.

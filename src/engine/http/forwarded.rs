@@ -14,7 +14,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::fields::Fields;
-use super::stream::ClientAddr;
 
 /// An IP network: an address and how many leading bits of it must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +131,12 @@ impl TrustedProxies {
         self.everyone || self.nets.iter().any(|n| n.contains(ip))
     }
 
-    /// Whether the connection's peer may set the client address and scheme.
-    pub fn trusts(&self, peer: &ClientAddr) -> bool {
-        match peer {
-            ClientAddr::Unix => self.everyone || self.unix,
-            ClientAddr::Ip(a) => self.trusts_ip(a.ip()),
+    /// Whether the connection's peer, at `ip` (None: a Unix-socket peer), may set the client
+    /// address and scheme.
+    pub fn trusts(&self, ip: Option<IpAddr>) -> bool {
+        match ip {
+            None => self.everyone || self.unix,
+            Some(ip) => self.trusts_ip(ip),
         }
     }
 }
@@ -334,8 +334,12 @@ mod tests {
         TrustedProxies::parse(entries.iter().copied()).expect("valid entries")
     }
 
-    fn peer(addr: &str) -> ClientAddr {
-        ClientAddr::Ip(addr.parse().expect("socket address"))
+    fn peer(addr: &str) -> Option<IpAddr> {
+        Some(
+            addr.parse::<std::net::SocketAddr>()
+                .expect("socket address")
+                .ip(),
+        )
     }
 
     #[test]
@@ -373,7 +377,7 @@ mod tests {
     fn peers_trusted() {
         for (entries, who, want) in [
             (&[][..], peer("127.0.0.1:5"), false),
-            (&[][..], ClientAddr::Unix, false),
+            (&[][..], None, false),
             (&["127.0.0.1"][..], peer("127.0.0.1:5"), true),
             (&["127.0.0.1"][..], peer("127.0.0.2:5"), false),
             (&["127.0.0.1"][..], peer("[::ffff:127.0.0.1]:5"), true),
@@ -387,12 +391,12 @@ mod tests {
             (&["0.0.0.0/0"][..], peer("8.8.8.8:5"), true),
             (&["0.0.0.0/0"][..], peer("[2001:db8::1]:5"), false),
             (&["*"][..], peer("8.8.8.8:5"), true),
-            (&["*"][..], ClientAddr::Unix, true),
-            (&["unix"][..], ClientAddr::Unix, true),
+            (&["*"][..], None, true),
+            (&["unix"][..], None, true),
             (&["unix"][..], peer("127.0.0.1:5"), false),
-            (&["127.0.0.1"][..], ClientAddr::Unix, false),
+            (&["127.0.0.1"][..], None, false),
         ] {
-            assert_eq!(trusted(entries).trusts(&who), want, "{entries:?} {who:?}");
+            assert_eq!(trusted(entries).trusts(who), want, "{entries:?} {who:?}");
         }
     }
 

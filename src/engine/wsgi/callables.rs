@@ -9,8 +9,8 @@ use pyo3::exceptions::{PyAssertionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
-use super::exchange::Exchange;
-use super::started::{is_latin1, StartedHead};
+use crate::engine::wsgi::exchange::Exchange;
+use crate::engine::wsgi::response_head::{is_latin1, StartedHead};
 use crate::handlers::response::{check_arguments, check_status, convert_titled};
 use crate::handlers::support::reraise;
 use crate::headers::Headers;
@@ -30,7 +30,7 @@ fn size_limit(size: Option<isize>) -> Option<usize> {
 
 /// The request body (`wsgi.input`): read, readline, readlines and iteration, never past the end
 /// of the body. `Expect: 100-continue` is answered on the first read.
-#[pyclass(module = "wsgiref_rs.engine", name = "Input")]
+#[pyclass(module = "wsgiref_rs._native", name = "Input")]
 pub struct Input {
     pub exchange: Shared,
 }
@@ -158,7 +158,7 @@ fn read_in_place<'py>(
 }
 
 /// The `start_response` callable given to the application.
-#[pyclass(module = "wsgiref_rs.engine", name = "StartResponse")]
+#[pyclass(module = "wsgiref_rs._native", name = "StartResponse")]
 pub struct StartResponse {
     pub exchange: Shared,
     /// The `write` callable every call returns.
@@ -202,7 +202,7 @@ impl StartResponse {
                 std::mem::take(&mut exchange.response.head)
             }
         };
-        if !super::start_fast::accepted(status, headers, &mut head) {
+        if !crate::engine::wsgi::start_check::accepted(status, headers, &mut head) {
             match checked(py, status, headers) {
                 Ok((status, pairs)) => {
                     head.begin(&status);
@@ -278,7 +278,7 @@ fn checked(
 }
 
 /// The `write` callable `start_response` returns.
-#[pyclass(module = "wsgiref_rs.engine", name = "Write")]
+#[pyclass(module = "wsgiref_rs._native", name = "Write")]
 pub struct Write {
     pub exchange: Shared,
 }

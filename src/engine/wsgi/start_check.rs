@@ -6,7 +6,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use super::started::StartedHead;
+use crate::engine::wsgi::response_head::StartedHead;
 use crate::headers::has_control_chars;
 use crate::pyhelpers::{debug_enabled, status_checked};
 use crate::util::is_hop_by_hop_ascii;

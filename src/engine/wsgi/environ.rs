@@ -11,10 +11,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::digits::{decimal, ip_text};
-use super::forwarded::{Forwarded, Scheme};
-use super::parse::{BodyFraming, RequestHead, Version};
-use super::stream::ClientAddr;
+use crate::engine::http::forwarded::{Forwarded, Scheme};
+use crate::engine::http::parse::{BodyFraming, RequestHead, Version};
+use crate::engine::net::peer::PeerEnviron;
 
 /// A Python `str` from bytes one character per byte (Latin-1), as `http.server` decodes a
 /// request, made by the interpreter's own decoder.
@@ -156,28 +155,6 @@ fn split_target(target: &[u8]) -> (Cow<'_, [u8]>, &[u8]) {
     (path, query)
 }
 
-/// REMOTE_ADDR and REMOTE_PORT of a connection, made once for all its requests. A Unix-socket
-/// peer has REMOTE_ADDR "" and no REMOTE_PORT.
-pub struct Peer {
-    pub addr: Py<PyString>,
-    pub port: Option<Py<PyString>>,
-}
-
-impl Peer {
-    pub fn new(py: Python<'_>, peer: &ClientAddr) -> Self {
-        match peer {
-            ClientAddr::Ip(a) => Peer {
-                addr: PyString::new(py, &ip_text(a.ip())).unbind(),
-                port: Some(PyString::new(py, &decimal(a.port().into())).unbind()),
-            },
-            ClientAddr::Unix => Peer {
-                addr: intern!(py, "").clone().unbind(),
-                port: None,
-            },
-        }
-    }
-}
-
 /// Builds the environ for `head` from `base` (the server's fixed keys); `forwarded` is what a
 /// trusted proxy said about the client (None when the peer is not trusted).
 #[allow(clippy::too_many_arguments)]
@@ -185,7 +162,7 @@ pub fn build<'py>(
     py: Python<'py>,
     base: &Bound<'py, PyDict>,
     head: &RequestHead,
-    peer: &Peer,
+    peer: &PeerEnviron,
     forwarded: Option<&Forwarded>,
     input: Bound<'py, PyAny>,
     allow_underscores: bool,

@@ -4,10 +4,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::environ::Peer;
-use super::file_send::FileSend;
-use super::io::{write_all, Deadline};
-use super::stream::{ClientAddr, Stream};
+use crate::engine::net::io::{write_all, Deadline};
+use crate::engine::net::peer::Peer;
+use crate::engine::net::peer::PeerEnviron;
+use crate::engine::net::sendfile::FileSend;
+use crate::engine::net::stream::Stream;
 
 /// The most buffer an idle connection keeps between requests.
 const IDLE_CAPACITY: usize = 8 * 1024;
@@ -18,7 +19,7 @@ const OUT_LIMIT: usize = 16 * 1024;
 
 pub struct Conn {
     pub stream: Stream,
-    pub peer: ClientAddr,
+    pub peer: Peer,
     /// Bytes read from the socket; `buf[pos..]` are not consumed yet (the rest of a request head,
     /// a body, pipelined requests).
     pub buf: Vec<u8>,
@@ -30,7 +31,7 @@ pub struct Conn {
     /// deadline counts from here.
     pub head_since: Option<Instant>,
     /// REMOTE_ADDR and REMOTE_PORT as Python strings, made at the first request.
-    pub remote: Option<Peer>,
+    pub remote: Option<PeerEnviron>,
     /// Whether a request has been answered on this connection: a graceful stop closes such a
     /// connection once it is idle, but gives a new one the time to send its first request.
     pub served: bool,
@@ -69,7 +70,7 @@ impl Conn {
 
     /// A connection on the heap: it moves between the event loop, a request and a worker
     /// thread, and a pointer moves cheaper than the whole of it.
-    pub fn new(stream: Stream, peer: ClientAddr) -> Box<Self> {
+    pub fn new(stream: Stream, peer: Peer) -> Box<Self> {
         Box::new(Conn {
             stream,
             peer,

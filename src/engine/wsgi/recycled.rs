@@ -6,7 +6,7 @@
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
-use super::objects::{Input, Shared, StartResponse, Write};
+use crate::engine::wsgi::callables::{Input, Shared, StartResponse, Write};
 
 /// The most sets kept: one per request served in a round is plenty.
 const KEPT: usize = 64;

@@ -9,13 +9,13 @@
 use std::io;
 use std::time::Duration;
 
-use super::chunked::{ChunkError, ChunkedDecoder};
-use super::conn::Conn;
-use super::digits::push_decimal;
-use super::io::{read_at_most, read_slice, read_some, Deadline};
-use super::parse::{BodyFraming, RequestHead, Version};
-use super::request::Settings;
-use super::started::StartedHead;
+use crate::engine::http::chunked::{ChunkError, ChunkedDecoder};
+use crate::engine::http::decimal::push_decimal;
+use crate::engine::http::parse::{BodyFraming, RequestHead, Version};
+use crate::engine::net::conn::Conn;
+use crate::engine::net::io::{read_at_most, read_slice, read_some, Deadline};
+use crate::engine::wsgi::response_head::StartedHead;
+use crate::engine::wsgi::settings::Settings;
 
 /// How much of the request body is still to come.
 enum Body {

@@ -1,11 +1,9 @@
 //! A client's socket, TCP or Unix-domain, and who is at the other end.
 //!
 //! Everything above this file reads and writes a [`Stream`] without asking which kind it is; only
-//! the environ (REMOTE_ADDR, REMOTE_PORT) and the logs look at the [`ClientAddr`].
+//! the environ (REMOTE_ADDR, REMOTE_PORT) and the logs look at the [`Peer`].
 
-use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 
 use mio::net::{TcpStream, UnixStream};
@@ -14,41 +12,6 @@ use mio::net::{TcpStream, UnixStream};
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
-}
-
-/// The address of a client: an IP address and port, or a Unix-socket peer (which has no address
-/// worth giving: REMOTE_ADDR is "" and there is no REMOTE_PORT, as gunicorn does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientAddr {
-    Ip(SocketAddr),
-    Unix,
-}
-
-impl ClientAddr {
-    /// The IP address, None for a Unix-socket peer.
-    pub fn ip(&self) -> Option<IpAddr> {
-        match self {
-            ClientAddr::Ip(a) => Some(a.ip()),
-            ClientAddr::Unix => None,
-        }
-    }
-
-    /// `client_address` as `socketserver` gives it: `(host, port)`, `("", 0)` for a Unix peer.
-    pub fn pair(&self) -> (String, u16) {
-        match self {
-            ClientAddr::Ip(a) => (super::digits::ip_text(a.ip()), a.port()),
-            ClientAddr::Unix => (String::new(), 0),
-        }
-    }
-}
-
-impl fmt::Display for ClientAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientAddr::Ip(a) => a.fmt(f),
-            ClientAddr::Unix => f.write_str("a Unix-socket peer"),
-        }
-    }
 }
 
 impl Stream {
@@ -137,6 +100,6 @@ macro_rules! source_by_variant {
         }
     };
 }
-pub(super) use source_by_variant;
+pub(crate) use source_by_variant;
 
 source_by_variant!(Stream);

@@ -8,7 +8,7 @@
 //! - A bare LF ends a line, as httparse accepts it (RFC 9112 section 2.2 allows
 //!   that); a CR not followed by LF is refused.
 //! - Empty lines before the request line are skipped (section 2.2) and count
-//!   against [`Limits::max_request_line`] and in the head's length.
+//!   against [`Limits::limit_request_line`] and in the head's length.
 //! - A well-formed HTTP-version other than 1.0 and 1.1 is 505; httparse reads
 //!   only those two, so HTTP/1.2 is 505 as well (a deviation from RFC 9110
 //!   section 6.2, which would read it as 1.1).
@@ -91,7 +91,7 @@ pub struct RequestHead {
     /// without leading and trailing OWS (SP / HTAB). For an absolute-form
     /// target, the Host field holds its authority, and an HTTP/1.0 request
     /// without one gets one at the end (so one field past
-    /// [`Limits::max_headers`] at most).
+    /// [`Limits::limit_request_fields`] at most).
     pub headers: Fields,
     /// Whether the connection may stay open after the response: HTTP/1.1
     /// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
@@ -106,11 +106,11 @@ pub struct RequestHead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseError {
     /// The request line (with any empty lines before it) is longer than
-    /// [`Limits::max_request_line`]. 414.
+    /// [`Limits::limit_request_line`]. 414.
     RequestLineTooLong,
-    /// The header section is longer than [`Limits::max_header_bytes`]. 431.
+    /// The header section is longer than [`Limits::limit_request_field_size`]. 431.
     HeaderSectionTooLarge,
-    /// More header fields than [`Limits::max_headers`]. 431.
+    /// More header fields than [`Limits::limit_request_fields`]. 431.
     TooManyHeaders,
     /// The method is empty or has a byte outside tchar. 400.
     InvalidMethod,
@@ -149,7 +149,7 @@ pub enum ParseError {
     /// A transfer coding before `chunked` that we do not implement
     /// (`gzip, chunked`). 501.
     UnsupportedTransferCoding,
-    /// A Content-Length over [`Limits::max_body`]. 413.
+    /// A Content-Length over [`Limits::limit_request_body`]. 413.
     BodyTooLarge,
     /// An HTTP/1.1 request without a Host field. 400.
     MissingHost,
@@ -233,7 +233,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Header slots on the stack; a larger [`Limits::max_headers`] uses the heap.
+/// Header slots on the stack; a larger [`Limits::limit_request_fields`] uses the heap.
 const INLINE_HEADERS: usize = 100;
 
 /// Parses the request head at the start of `buf`.
@@ -248,16 +248,18 @@ const INLINE_HEADERS: usize = 100;
 /// the connection buffer grow past them.
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(RequestHead, usize)>, ParseError> {
     // Where the request line ends, looked for only within its limit.
-    let window = prefix(buf, limits.max_request_line);
+    let window = prefix(buf, limits.limit_request_line);
     let line_start = window.iter().position(|&b| b != b'\r' && b != b'\n');
     let line_end = line_start.and_then(|start| {
         let rest = window.get(start..)?;
         rest.iter().position(|&b| b == b'\n').map(|i| start + i + 1)
     });
     let cap = match line_end {
-        Some(end) => end.saturating_add(limits.max_header_bytes),
+        Some(end) => end.saturating_add(limits.limit_request_field_size),
         // Whatever comes next, the line will be longer than the limit.
-        None if buf.len() >= limits.max_request_line => return Err(ParseError::RequestLineTooLong),
+        None if buf.len() >= limits.limit_request_line => {
+            return Err(ParseError::RequestLineTooLong)
+        }
         None => buf.len(),
     };
     // httparse never sees more than the limits allow, so a client trickling
@@ -266,20 +268,20 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(RequestHead, us
 
     let mut inline = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; INLINE_HEADERS];
     let mut heap;
-    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = match inline.get_mut(..limits.max_headers)
-    {
-        Some(s) => s,
-        None => {
-            // httparse stores a field once its LF is in, so it never needs
-            // more slots than there are LFs: a large max_headers costs only
-            // what the client has sent.
-            let lines = line_end
-                .and_then(|end| input.get(end..))
-                .map_or(0, |section| section.iter().filter(|&&b| b == b'\n').count());
-            heap = vec![MaybeUninit::uninit(); limits.max_headers.min(lines)];
-            &mut heap
-        }
-    };
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] =
+        match inline.get_mut(..limits.limit_request_fields) {
+            Some(s) => s,
+            None => {
+                // httparse stores a field once its LF is in, so it never needs
+                // more slots than there are LFs: a large limit_request_fields costs only
+                // what the client has sent.
+                let lines = line_end
+                    .and_then(|end| input.get(end..))
+                    .map_or(0, |section| section.iter().filter(|&&b| b == b'\n').count());
+                heap = vec![MaybeUninit::uninit(); limits.limit_request_fields.min(lines)];
+                &mut heap
+            }
+        };
 
     let mut req = httparse::Request::new(&mut []);
     match req.parse_with_uninit_headers(input, slots) {
@@ -519,7 +521,9 @@ impl Framing {
             return Err(e);
         }
         match self.content_length {
-            Some(n) if limits.max_body.is_some_and(|max| n > max) => Err(ParseError::BodyTooLarge),
+            Some(n) if limits.limit_request_body.is_some_and(|max| n > max) => {
+                Err(ParseError::BodyTooLarge)
+            }
             Some(n) => Ok(BodyFraming::Length(n)),
             None => Ok(BodyFraming::None),
         }
@@ -848,10 +852,10 @@ mod tests {
         body: Option<u64>,
     ) -> Limits {
         Limits {
-            max_request_line: request_line,
-            max_header_bytes: header_bytes,
-            max_headers: headers,
-            max_body: body,
+            limit_request_line: request_line,
+            limit_request_field_size: header_bytes,
+            limit_request_fields: headers,
+            limit_request_body: body,
         }
     }
 
@@ -889,7 +893,7 @@ mod tests {
             (limits(100, 100, 2, None), b"GET / HTTP/1.0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", Err(TooManyHeaders)),
             (limits(100, 100, 0, None), b"GET / HTTP/1.0\r\n\r\n", Whole),
             (limits(100, 100, 0, None), b"GET / HTTP/1.0\r\nA: 1\r\n\r\n", Err(TooManyHeaders)),
-            // Content-Length against max_body (a chunked body is the decoder's).
+            // Content-Length against limit_request_body (a chunked body is the decoder's).
             (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.0\r\nContent-Length: 4\r\n\r\n", Whole),
             (limits(100, 100, 100, Some(4)), b"POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", Err(BodyTooLarge)),
             (limits(100, 100, 100, Some(0)), b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Whole),
@@ -1034,7 +1038,7 @@ mod tests {
         let h = head(b"GET HTTP://Example.TEST:8080 HTTP/1.1\r\nX: 1\r\nHost: other\r\n\r\n");
         assert_eq!(&h.target[h.path_start..], b"");
         assert_eq!(host_of(&h), ["Example.TEST:8080"]);
-        // HTTP/1.0 may come without Host: the authority becomes one, even past max_headers.
+        // HTTP/1.0 may come without Host: the authority becomes one, even past limit_request_fields.
         let h = head(b"GET https://[::1]:8443/x HTTP/1.0\r\n\r\n");
         assert_eq!(&h.target[h.path_start..], b"/x");
         assert_eq!(host_of(&h), ["[::1]:8443"]);

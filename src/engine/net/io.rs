@@ -8,7 +8,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use super::stream::Stream;
+use crate::engine::net::stream::Stream;
 
 /// When a blocking read or write gives up. A timeout starts counting the first time the call
 /// has to wait: the clock is read only then, never on the common path where the socket is ready.

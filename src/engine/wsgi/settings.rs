@@ -1,0 +1,73 @@
+//! What every request of a server shares: where its application comes from, the base environ,
+//! the limits and timeouts, the trusted proxies, the logger, the stop signal and the request
+//! objects kept for reuse. Made once by `Engine()`; read by every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::http::forwarded::TrustedProxies;
+use crate::engine::http::limits::Limits;
+use crate::engine::stop::StopSignal;
+use crate::engine::wsgi::recycled::Spare;
+
+/// Where each request's application comes from. The standard library's handler asks
+/// `server.get_app()` for each request, so `set_app()` while serving holds from the next one on.
+pub enum AppSource {
+    /// The same application for every request (`wsgiref_rs.serve()`).
+    Fixed(Py<PyAny>),
+    /// A `WSGIServer` whose `get_app()` is overridden: called for each request.
+    GetApp(Py<PyAny>),
+    /// A `WSGIServer` whose class keeps `WSGIServer.get_app()`, `return self.application`, and
+    /// plain attribute access (no `__getattribute__` of its own, no data descriptor named
+    /// `application`), and its instance `__dict__`: the attribute is read from there for each
+    /// request (from the class when the instance has none), which spares a Python call, unless
+    /// a `get_app` has been set on the instance since.
+    Application { server: Py<PyAny>, dict: Py<PyDict> },
+}
+
+impl AppSource {
+    /// The application to call for the request about to be served.
+    pub fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            AppSource::Fixed(app) => Ok(app.bind(py).clone()),
+            AppSource::GetApp(server) => server.bind(py).call_method0(pyo3::intern!(py, "get_app")),
+            AppSource::Application { server, dict } => {
+                let dict = dict.bind(py);
+                if let Some(get_app) = dict.get_item(pyo3::intern!(py, "get_app"))? {
+                    return get_app.call0();
+                }
+                match dict.get_item(pyo3::intern!(py, "application"))? {
+                    Some(app) => Ok(app),
+                    None => server.bind(py).getattr(pyo3::intern!(py, "application")),
+                }
+            }
+        }
+    }
+}
+
+/// What every request of a server shares.
+pub struct Settings {
+    pub app: AppSource,
+    pub base_environ: Py<PyDict>,
+    pub server_software: Arc<str>,
+    pub limits: Limits,
+    pub timeout: Duration,
+    /// `log(requestline, code, size, client_address)`, or None when logging is off.
+    pub log: Option<Py<PyAny>>,
+    pub allow_underscores: bool,
+    /// The keys `WSGIRequestHandler.get_environ()` has set before it adds the headers (the
+    /// server's base_environ and the request's CGI keys): a header that maps to one is skipped.
+    pub request_keys: Py<PyAny>,
+    /// `remote_host(ip, port)`: REMOTE_HOST for a request, or None to keep the base environ's;
+    /// set when the handler class overrides `address_string`.
+    pub remote_host: Option<Py<PyAny>>,
+    /// The peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers count.
+    pub forwarded: TrustedProxies,
+    /// Whether serve_forever() was asked to stop (responses then say `Connection: close`).
+    pub stop: StopSignal,
+    /// The request objects the application kept nothing of, for the next requests.
+    pub spare_objects: Spare,
+}
