@@ -3,12 +3,14 @@
 //! This file only declares the native module `wsgiref_rs._native` and registers
 //! the pieces; each concept lives in its own file.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use pyo3::prelude::*;
 
 pub mod engine;
 pub mod handlers;
 pub mod headers;
-mod latin1;
+pub mod pep3333;
 mod pyhelpers;
 pub mod util;
 

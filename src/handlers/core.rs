@@ -11,22 +11,12 @@ use pyo3::types::{PyBool, PyDict, PyList, PyTuple};
 
 use crate::pyhelpers::Given;
 
-use super::hooks::{self, Dispatch};
+use super::dispatch::Dispatch;
+use super::hooks;
+pub use super::instance::HandlerCore;
 use super::{flow, response, simple};
 
-/// Native core of BaseHandler: the per-request steps of CPython's wsgiref.handlers, in Rust.
-#[pyclass(subclass, dict, frozen, module = "wsgiref_rs.handlers")]
-pub struct HandlerCore {
-    /// The hook resolution of the request being run by `run()`, packed; 0 outside `run()`.
-    dispatch: AtomicU64,
-}
-
 impl HandlerCore {
-    /// The hook resolution `run()` made for the request under way, if one is.
-    pub fn running_dispatch(&self) -> Option<Dispatch> {
-        Dispatch::unpack(self.dispatch.load(Ordering::Relaxed))
-    }
-
     /// The hook resolution for this handler: the one `run()` made for the current request, or a
     /// fresh one for a step called on its own.
     pub fn dispatch(slf: &Bound<'_, Self>) -> PyResult<Dispatch> {
@@ -124,7 +114,7 @@ impl HandlerCore {
         value: &Bound<'py, PyAny>,
         title: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        response::convert_string_type(value, title)
+        crate::pep3333::start_response::convert_string_type(value, title)
     }
 
     /// Check the status line's form (Python 3.12 on): AssertionError unless it is a 3-digit code

@@ -1,20 +1,16 @@
 //! The request's life cycle: `run`, `setup_environ`, `finish_response`, errors and `close`.
 
-use pyo3::exceptions::{PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList};
 
-use super::hooks::{Dispatch, Hook, Impl};
+use super::dispatch::{Dispatch, Hook, Impl};
 use super::response;
 use super::simple;
-use super::support::{attr, exc_info, set_attr, while_handling};
+use super::support::{attr, call_py, set_attr, while_handling};
+use crate::pep3333::errors::client_gone;
+use crate::pep3333::start_response::exc_info;
 use crate::pyhelpers::live_items;
 use crate::util::Environ;
-
-/// Calls an overridden hook through Python.
-pub fn call_py<'py>(slf: &Bound<'py, PyAny>, hook: Hook) -> PyResult<Bound<'py, PyAny>> {
-    slf.call_method0(PyString::new(slf.py(), hook.name()))
-}
 
 pub fn run(slf: &Bound<'_, PyAny>, d: Dispatch, application: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = slf.py();
@@ -27,10 +23,7 @@ pub fn run(slf: &Bound<'_, PyAny>, d: Dispatch, application: &Bound<'_, PyAny>) 
         hook_finish_response(slf, d)
     })();
     let Err(err) = attempt else { return Ok(()) };
-    if err.is_instance_of::<PyConnectionAbortedError>(py)
-        || err.is_instance_of::<PyBrokenPipeError>(py)
-        || err.is_instance_of::<PyConnectionResetError>(py)
-    {
+    if client_gone(py, &err) {
         // The client went away; as in CPython, that is not the application's error.
         return Ok(());
     }

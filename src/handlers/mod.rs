@@ -14,15 +14,16 @@
 use pyo3::prelude::*;
 
 pub mod core;
-pub mod date;
+mod dispatch;
 mod flow;
 pub mod hooks;
+mod instance;
 pub(crate) mod response;
 mod simple;
 pub(crate) mod support;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::HandlerCore>()?;
-    m.add_function(wrap_pyfunction!(date::format_date_time, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::pep3333::date::format_date_time, m)?)?;
     Ok(())
 }

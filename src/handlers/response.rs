@@ -8,14 +8,16 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use super::date::http_date_now;
-use super::flow::call_py;
-use super::hooks::{Dispatch, Hook, Impl};
+use super::dispatch::{Dispatch, Hook, Impl};
 use super::simple;
-use super::support::{assertion, attr, reraise, set_attr};
+use super::support::{attr, call_py, set_attr};
 use crate::headers::Headers;
-use crate::latin1::push_latin1;
-use crate::pyhelpers::{debug_enabled, exact_str, status_checked, unpack_pair};
+use crate::pep3333::date::http_date_now;
+use crate::pep3333::latin1::push_latin1;
+use crate::pep3333::start_response::{
+    assertion, check_arguments, check_status, convert_titled, reraise,
+};
+use crate::pyhelpers::{debug_enabled, exact_str};
 
 /// The largest body chunk copied in behind the headers rather than written on its own.
 const GATHER_LIMIT: usize = 64 * 1024;
@@ -144,96 +146,6 @@ pub fn start_response<'py>(
     };
     check_arguments(py, status, headers, &convert, &validate)?;
     attr!(slf, "write")
-}
-
-/// `self._convert_string_type(value, title)`, whichever method that is.
-pub(crate) type Convert<'a, 'py> =
-    dyn Fn(&Bound<'py, PyAny>, &'static str) -> PyResult<Bound<'py, PyAny>> + 'a;
-
-/// `self._validate_status(status)` (Python 3.12 on), whichever method that is.
-pub(crate) type Validate<'a, 'py> = dyn Fn(&Bound<'py, PyAny>) -> PyResult<()> + 'a;
-
-/// The checks CPython's `start_response` makes of its arguments once the headers are stored:
-/// `convert` stands for `self._convert_string_type`, `validate` for `self._validate_status`. The
-/// native engine makes the same checks. The status is checked always from Python 3.12 on (by
-/// `_validate_status`), else by `assert`, as the header names are in every version.
-pub(crate) fn check_arguments<'py>(
-    py: Python<'py>,
-    status: &Bound<'py, PyAny>,
-    headers: &Bound<'py, PyAny>,
-    convert: &Convert<'_, 'py>,
-    validate: &Validate<'_, 'py>,
-) -> PyResult<()> {
-    let status = convert(status, "Status")?;
-    if status_checked(py) {
-        validate(&status)?;
-    }
-    if !debug_enabled(py) {
-        return Ok(());
-    }
-    for item in headers.try_iter()? {
-        let (name, value) = unpack_pair(&item?)?;
-        let name = convert(&name, "Header name")?;
-        let value = convert(&value, "Header value")?;
-        if crate::util::is_hop_by_hop(py, &name)? {
-            let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
-                .call_method1(pyo3::intern!(py, "format"), (name, value))?;
-            return Err(pyo3::exceptions::PyAssertionError::new_err(
-                message.unbind(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `BaseHandler._convert_string_type` with a title given as Rust text.
-pub(crate) fn convert_titled<'py>(
-    value: &Bound<'py, PyAny>,
-    title: &'static str,
-) -> PyResult<Bound<'py, PyAny>> {
-    convert_string_type(value, PyString::new(value.py(), title).as_any())
-}
-
-/// The three assertions CPython makes on a status string.
-pub(crate) fn check_status(status: &Bound<'_, PyAny>) -> PyResult<()> {
-    let py = status.py();
-    if status.len()? < 4 {
-        return Err(assertion("Status must be at least 4 characters"));
-    }
-    let ascii = exact_str(status).map(str::as_bytes);
-    let digits = match ascii {
-        Some(b) if b.is_ascii() => b[..3].iter().all(u8::is_ascii_digit),
-        _ => status
-            .get_item(pyo3::types::PySlice::new(py, 0, 3, 1))?
-            .call_method0(pyo3::intern!(py, "isdigit"))?
-            .is_truthy()?,
-    };
-    if !digits {
-        return Err(assertion("Status message must begin w/3-digit code"));
-    }
-    let space = match ascii {
-        Some(b) if b.is_ascii() => b[3] == b' ',
-        _ => status.get_item(3)?.eq(" ")?,
-    };
-    if !space {
-        return Err(assertion("Status message must have a space after code"));
-    }
-    Ok(())
-}
-
-pub fn convert_string_type<'py>(
-    value: &Bound<'py, PyAny>,
-    title: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    if value.is_exact_instance_of::<PyString>() {
-        return Ok(value.clone());
-    }
-    let py = value.py();
-    let message = PyString::new(py, "{0} must be of type str (got {1})")
-        .call_method1(pyo3::intern!(py, "format"), (title, value.repr()?))?;
-    Err(pyo3::exceptions::PyAssertionError::new_err(
-        message.unbind(),
-    ))
 }
 
 pub fn hook_write<'py>(

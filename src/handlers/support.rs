@@ -1,11 +1,16 @@
 //! Small pieces the handler steps share: attribute access (the instance dict when that is
 //! exact), Python-style assertions, and the "currently handled exception".
 
-use pyo3::exceptions::PyAssertionError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString};
 
-use super::core::HandlerCore;
+use super::dispatch::Hook;
+use super::instance::HandlerCore;
+
+/// Calls an overridden hook through Python.
+pub fn call_py<'py>(slf: &Bound<'py, PyAny>, hook: Hook) -> PyResult<Bound<'py, PyAny>> {
+    slf.call_method0(PyString::new(slf.py(), hook.name()))
+}
 
 /// `self.<name>` with an interned name: the instance dict first when that is exact (per-request
 /// state during `run()`), else ordinary attribute access.
@@ -66,11 +71,6 @@ pub fn set_state<'py, V: IntoPyObject<'py>>(
 
 pub(crate) use {attr, set_attr};
 
-/// `AssertionError(message)`.
-pub fn assertion(message: impl Into<String>) -> PyErr {
-    PyAssertionError::new_err(message.into())
-}
-
 /// Runs `f` as if inside `except:` for `err`: `sys.exc_info()` answers `err`, and an exception
 /// raised by `f` gets `err` as its `__context__`, as Python does in an except block.
 pub fn while_handling<T>(
@@ -124,38 +124,4 @@ fn traceback_here<'py>(
         pyo3::ffi::PyTraceBack_Here(frame);
     }
     PyErr::take(py).and_then(|e| e.traceback(py))
-}
-
-/// `sys.exc_info()`, the exception currently being handled.
-pub fn exc_info(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
-    Ok(crate::pyhelpers::sys_module(py)?
-        .call_method0("exc_info")?
-        .cast_into::<PyTuple>()?)
-}
-
-/// What `start_response(status, headers, exc_info)` raises once the headers are sent, as the
-/// running version's `BaseHandler` does. From Python 3.11 on, a bare `raise`: the exception
-/// being handled.
-#[cfg(Py_3_11)]
-pub fn reraise(py: Python<'_>, _exc_info: &Bound<'_, PyAny>) -> PyErr {
-    match exc_info(py).and_then(|t| t.get_item(1)) {
-        Ok(v) if !v.is_none() => PyErr::from_value(v),
-        Ok(_) => pyo3::exceptions::PyRuntimeError::new_err("No active exception to reraise"),
-        Err(e) => e,
-    }
-}
-
-/// Python 3.9 and 3.10: `raise exc_info[0](exc_info[1]).with_traceback(exc_info[2])`, a new
-/// exception of the same type around the given one.
-#[cfg(not(Py_3_11))]
-pub fn reraise(py: Python<'_>, exc_info: &Bound<'_, PyAny>) -> PyErr {
-    let made = (|| -> PyResult<PyErr> {
-        let wrapped = exc_info.get_item(0)?.call1((exc_info.get_item(1)?,))?;
-        let wrapped = wrapped.call_method1(
-            pyo3::intern!(py, "with_traceback"),
-            (exc_info.get_item(2)?,),
-        )?;
-        Ok(PyErr::from_value(wrapped))
-    })();
-    made.unwrap_or_else(|e| e)
 }

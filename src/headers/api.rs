@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::class::Headers;
+use super::instance::Headers;
 use super::lookup::get_dispatch;
 use super::overrides::{inherits, BYTES, CONTAINS, SETDEFAULT, SETITEM};
 use crate::pyhelpers::live_pairs;

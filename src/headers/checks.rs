@@ -7,23 +7,15 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use super::class::Headers;
+use super::instance::Headers;
 use super::overrides::{inherits, CONVERT};
+use crate::pep3333::header_fields::has_control_chars;
 use crate::pyhelpers::exact_str;
 
 /// Message of the `ValueError` raised for a control character in a name or value.
 pub(super) const CONTROL_CHARS_MESSAGE: &str = "Control characters not allowed in headers";
 /// Template (for Python's `str.format`) of the `AssertionError` raised for a non-`str`.
 pub(super) const NOT_STR_TEMPLATE: &str = "Header names/values must be of type str (got {0})";
-
-/// True if `s` holds a character that is not allowed in a header name (`is_name`) or value:
-/// any of U+0000..U+001F or U+007F, except that a value may hold a horizontal tab.
-pub fn has_control_chars(s: &str, is_name: bool) -> bool {
-    // Control characters are ASCII, and UTF-8 never uses ASCII bytes inside a multi-byte
-    // character, so a byte scan is exact.
-    s.bytes()
-        .any(|b| b == 0x7f || (b < 0x20 && (is_name || b != b'\t')))
-}
 
 /// The `AssertionError` the standard library raises for a name or value that is not a `str`.
 pub(super) fn not_str_error(value: &Bound<'_, PyAny>) -> PyErr {

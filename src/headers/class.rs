@@ -1,12 +1,12 @@
-//! The `Headers` Python class: its storage (the caller's list) and its methods.
+//! The `Headers` Python class's methods (its storage is in `instance.rs`).
 
-use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use super::checks::{check_header_str, Conv};
+pub use super::instance::Headers;
 use super::lookup::{delitem_dispatch, delitem_impl, get_all_impl, get_dispatch, get_impl};
 use super::overrides::{inherits, STR};
 use super::render::{add_header_text, list_repr_fast, render, render_fast};
@@ -14,43 +14,6 @@ use crate::pyhelpers::{exact_str, live_pairs};
 
 /// Message of the `TypeError` raised when `Headers()` is given something other than a list.
 const NOT_A_LIST_MESSAGE: &str = "Headers must be a list of name/value tuples";
-
-/// Manage a collection of HTTP response headers.
-///
-/// Wraps the list of (name, value) tuples it is given (the very list, not a copy); names are
-/// compared case-insensitively and the order of the list is kept.
-#[pyclass(
-    frozen,
-    sequence,
-    subclass,
-    dict,
-    weakref,
-    module = "wsgiref_rs.headers"
-)]
-pub struct Headers {
-    headers: Mutex<Py<PyList>>,
-}
-
-impl Headers {
-    /// A new `Headers` wrapping `list` (no checks: Rust callers know their data).
-    pub fn wrap(list: Bound<'_, PyList>) -> Self {
-        Headers {
-            headers: Mutex::new(list.unbind()),
-        }
-    }
-
-    /// The wrapped list (the very object, so changes to it are changes to the headers).
-    pub fn list<'py>(&self, py: Python<'py>) -> Bound<'py, PyList> {
-        self.headers.lock().bind(py).clone()
-    }
-
-    /// Makes `list` the wrapped list.
-    pub fn set_list(&self, list: Bound<'_, PyList>) {
-        let old = std::mem::replace(&mut *self.headers.lock(), list.unbind());
-        // The old list is released after the lock, as its destruction may run Python code.
-        drop(old);
-    }
-}
 
 #[pymethods]
 impl Headers {
@@ -260,7 +223,7 @@ impl Headers {
         let text = if inherits(slf, &STR)? {
             let list = slf.get().list(py);
             if let Some(text) = render_fast(&list) {
-                if let Some(bytes) = crate::latin1::encode(&text) {
+                if let Some(bytes) = crate::pep3333::latin1::encode(&text) {
                     return Ok(PyBytes::new(py, &bytes).into_any());
                 }
                 PyString::new(py, &text).into_any()

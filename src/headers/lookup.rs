@@ -9,9 +9,10 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use super::checks::{has_control_chars, Conv, CONTROL_CHARS_MESSAGE};
-use super::class::Headers;
+use super::checks::{Conv, CONTROL_CHARS_MESSAGE};
+use super::instance::Headers;
 use super::overrides::{inherits, DELITEM, GET};
+use crate::pep3333::header_fields::has_control_chars;
 use crate::pyhelpers::{live_items, live_pairs};
 
 /// `item[index]`, fast for an exact tuple long enough, else through the interpreter.

@@ -10,7 +10,8 @@
 //! names, subclasses that override `get` or `_convert_string_type`) goes through the interpreter
 //! so the result is the one Python code would give.
 //!
-//! One file per piece: `class.rs` is the Python class and its methods; `checks.rs` the type and
+//! One file per piece: `instance.rs` is what an instance holds; `class.rs` the Python class's
+//! methods; `checks.rs` the type and
 //! control-character checks (and `Conv`, which runs a subclass's own check instead);
 //! `lookup.rs` case-insensitive lookup by name (`Needle`) and the base class's `get`,
 //! `get_all` and `__delitem__`; `render.rs` the text the class produces (`str`, `repr`, MIME
@@ -22,13 +23,13 @@ use pyo3::prelude::*;
 mod api;
 mod checks;
 mod class;
+mod instance;
 mod lookup;
 mod overrides;
 mod render;
 
 pub use api::{contains, get_first, len, pairs, set, set_default, to_bytes};
-pub use checks::has_control_chars;
-pub use class::Headers;
+pub use instance::Headers;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Headers>()?;

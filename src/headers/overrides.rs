@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
-use super::class::Headers;
+use super::instance::Headers;
 
 /// A method of the base class that the standard library's code reaches through `self`, so that
 /// a subclass (or a patch of the class) can replace it.

@@ -6,31 +6,10 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PySet, PyString};
 
+use crate::pep3333::header_fields::{is_hop_by_hop_ascii, is_hop_by_hop_lowered, HOP_BY_HOP};
 use crate::pyhelpers::exact_str;
 
 static HOP_BY_HOP_SET: PyOnceLock<Py<PySet>> = PyOnceLock::new();
-
-/// The hop-by-hop header names of HTTP/1.1, lowercase.
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Whether an ASCII header name is hop-by-hop, ignoring ASCII case.
-pub fn is_hop_by_hop_ascii(name: &str) -> bool {
-    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
-}
-
-/// Whether an already lowercased header name is hop-by-hop.
-pub fn is_hop_by_hop_lowered(name: &str) -> bool {
-    HOP_BY_HOP.contains(&name)
-}
 
 /// Return true if 'header_name' is an HTTP/1.1 "Hop-by-Hop" header
 ///

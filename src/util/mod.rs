@@ -29,7 +29,7 @@ mod uri;
 
 pub(crate) use environ::Environ;
 pub use file_wrapper::FileWrapper;
-pub use hop_by_hop::{is_hop_by_hop, is_hop_by_hop_ascii};
+pub use hop_by_hop::is_hop_by_hop;
 use path::shift_path_info;
 use testing_defaults::setup_testing_defaults;
 pub use uri::guess_scheme;

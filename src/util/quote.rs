@@ -9,7 +9,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString};
 
 use super::text::Text;
-use crate::latin1;
+use crate::pep3333::latin1;
 
 static URLLIB_QUOTE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 

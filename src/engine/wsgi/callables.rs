@@ -10,10 +10,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::engine::wsgi::exchange::Exchange;
-use crate::engine::wsgi::response_head::{is_latin1, StartedHead};
-use crate::handlers::response::{check_arguments, check_status, convert_titled};
-use crate::handlers::support::reraise;
+use crate::engine::wsgi::response_head::StartedHead;
 use crate::headers::Headers;
+use crate::pep3333::latin1::is_latin1;
+use crate::pep3333::start_response::reraise;
+use crate::pep3333::start_response::{check_arguments, check_status, convert_titled};
 
 pub type Shared = Arc<Mutex<Exchange>>;
 
@@ -202,7 +203,7 @@ impl StartResponse {
                 std::mem::take(&mut exchange.response.head)
             }
         };
-        if !crate::engine::wsgi::start_check::accepted(status, headers, &mut head) {
+        if !crate::engine::wsgi::response_head::accepted(status, headers, &mut head) {
             match checked(py, status, headers) {
                 Ok((status, pairs)) => {
                     head.begin(&status);

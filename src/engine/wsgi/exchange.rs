@@ -416,7 +416,7 @@ impl Exchange {
         // Date and Server first, then the application's headers: the stdlib's order.
         if !started.has_date {
             out.extend_from_slice(b"Date: ");
-            crate::handlers::date::push_http_date_now(out);
+            crate::pep3333::date::push_http_date_now(out);
             out.extend_from_slice(b"\r\n");
         }
         if !started.has_server {

@@ -27,9 +27,10 @@ pub fn regular_file(result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
     // Whatever the file object buffered, its position is where the app left it.
     let offset: u64 = filelike.call_method0("tell").ok()?.extract().ok()?;
     let size = result.py().detach(|| {
-        // SAFETY: fstat only writes into the zeroed struct we pass, for a descriptor the file
-        // object (kept alive by the caller's `result`) holds open.
+        // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstat only writes into the struct we pass, for a descriptor the file object
+        // (kept alive by the caller's `result`) holds open.
         let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
         (ok && (st.st_mode & libc::S_IFMT) == libc::S_IFREG).then_some(st.st_size)
     })?;

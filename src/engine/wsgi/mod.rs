@@ -16,4 +16,3 @@ pub mod recycled;
 pub mod request;
 pub mod response_head;
 pub mod settings;
-pub mod start_check;

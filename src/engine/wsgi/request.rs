@@ -4,9 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use pyo3::exceptions::{
-    PyAssertionError, PyBrokenPipeError, PyConnectionAbortedError, PyConnectionResetError,
-};
+use pyo3::exceptions::PyAssertionError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -22,8 +20,7 @@ use crate::engine::wsgi::exchange::Exchange;
 use crate::engine::wsgi::file_response;
 use crate::engine::wsgi::recycled::RequestObjects;
 use crate::engine::wsgi::settings::Settings;
-
-const ERROR_BODY: &[u8] = b"A server error occurred.  Please contact the administrator.";
+use crate::pep3333::errors::{client_gone, ERROR_BODY};
 
 /// The most of an unread request body we read and drop to keep the connection.
 const DISCARD_LIMIT: usize = 1024 * 1024;
@@ -289,10 +286,7 @@ fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> 
 /// As `BaseHandler.handle_error`: log the traceback, then the error page if nothing was sent,
 /// else close the connection. A client that went away is no error of the application's.
 fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
-    let gone = err.is_instance_of::<PyBrokenPipeError>(py)
-        || err.is_instance_of::<PyConnectionResetError>(py)
-        || err.is_instance_of::<PyConnectionAbortedError>(py);
-    if gone {
+    if client_gone(py, &err) {
         exchange.lock().keep_alive = false;
         return;
     }

@@ -2,6 +2,20 @@
 //! one buffer holds the status text and every `Name: value\r\n` line. The buffer goes back to
 //! the connection after each response, so starting a response allocates nothing once the
 //! connection has served one.
+//!
+//! [`accepted`] checks the common `start_response` call in one native pass: an exact `str`
+//! status and an exact list of exact `(str, str)` tuples that the standard library's checks all
+//! let through.
+//! Anything else (a wrong type, a control character, a hop-by-hop name, a malformed status)
+//! takes the standard path, which raises the standard library's error.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::pep3333::header_fields::{has_control_chars, is_hop_by_hop_ascii};
+use crate::pep3333::latin1::push_text;
+use crate::pep3333::start_response::status_ok;
+use crate::pyhelpers::{debug_enabled, status_checked};
 
 /// A status and its header pairs, as the application gave them.
 pub type Given = (String, Vec<(String, String)>);
@@ -120,19 +134,56 @@ impl StartedHead {
     /// Appends `text` in Latin-1; a character beyond it becomes '?' and marks the head as one
     /// that cannot be written (the caller keeps the original in `unencodable`).
     fn push_latin1(&mut self, text: &str) {
-        if text.is_ascii() {
-            self.text.extend_from_slice(text.as_bytes());
-            return;
-        }
-        for c in text.chars() {
-            self.text.push(u8::try_from(u32::from(c)).unwrap_or(b'?'));
-        }
+        push_text(&mut self.text, text);
     }
 }
 
-/// Whether Latin-1 can encode `text`.
-pub fn is_latin1(text: &str) -> bool {
-    text.is_ascii() || text.chars().all(|c| u32::from(c) < 256)
+/// Starts `head` with the status and headers when the standard checks would accept them
+/// unchanged and all of them are ASCII; false (with `head` in any state) otherwise.
+pub fn accepted(
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+    head: &mut StartedHead,
+) -> bool {
+    accept(status, headers, head).is_some()
+}
+
+fn accept(
+    status: &Bound<'_, PyAny>,
+    headers: &Bound<'_, PyAny>,
+    head: &mut StartedHead,
+) -> Option<()> {
+    let py = status.py();
+    let status_checked = status_checked(py);
+    let checked = debug_enabled(py);
+    let status = status.cast_exact::<PyString>().ok()?.to_str().ok()?;
+    if !status.is_ascii() || (status_checked && !status_ok(status)) {
+        return None;
+    }
+    head.begin(status);
+    let list = headers.cast_exact::<PyList>().ok()?;
+    for item in list.iter() {
+        let pair = item.cast_exact::<PyTuple>().ok()?;
+        if pair.len() != 2 {
+            return None;
+        }
+        let (name, value) = (pair.get_item(0).ok()?, pair.get_item(1).ok()?);
+        let name = name.cast_exact::<PyString>().ok()?.to_str().ok()?;
+        let value = value.cast_exact::<PyString>().ok()?.to_str().ok()?;
+        // A non-ASCII name is compared with the hop-by-hop names through str.lower() on the
+        // standard path; a non-ASCII value may be one Latin-1 cannot encode.
+        if !name.is_ascii() || !value.is_ascii() {
+            return None;
+        }
+        if has_control_chars(name, true) || has_control_chars(value, false) {
+            return None;
+        }
+        if checked && is_hop_by_hop_ascii(name) {
+            return None;
+        }
+        head.push(name, value);
+    }
+    Some(())
 }
 
 #[cfg(test)]

@@ -49,6 +49,24 @@ pub fn encode(s: &str) -> Option<Vec<u8>> {
     s.chars().map(byte).collect()
 }
 
+/// Whether Latin-1 can encode `text`.
+pub fn is_latin1(text: &str) -> bool {
+    text.is_ascii() || text.chars().all(|c| u32::from(c) < 256)
+}
+
+/// Appends `text` in Latin-1, for text already checked with [`is_latin1`]: a character beyond
+/// it would become '?'.
+pub fn push_text(out: &mut Vec<u8>, text: &str) {
+    if text.is_ascii() {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        out.extend(
+            text.chars()
+                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
