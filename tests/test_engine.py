@@ -497,6 +497,73 @@ def test_access_log_line_is_the_stdlibs(capfd):
     assert re.search(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] "GET /logged\?q=1 HTTP/1\.1" 200 12$', err, re.M), err
 
 
+
+class _Silenced(ours.WSGIRequestHandler):
+    """Handlers whose log_message or log_request does nothing, as users silence wsgiref."""
+
+
+def _pass(self, *args):
+    pass
+
+
+def _bare_return(self, *args):
+    return
+
+
+def _return_none(self, *args):
+    return None
+
+
+def _docstring(self, *args):
+    """Silenced."""
+
+
+def _ellipsis(self, *args): ...
+
+
+def _docstring_and_pass(self, *args):
+    """Silenced."""
+    pass
+
+
+def _return_constant(self, *args):
+    return 1
+
+
+def _prints(self, format, *args):
+    print(format % args)
+
+
+def _calls_super(self, format, *args):
+    ours.WSGIRequestHandler.log_message(self, format, *args)
+
+
+def _assigns(self, *args):
+    unused = 1  # noqa: F841 - a body that does something (assigns), yet nothing visible
+
+
+@pytest.mark.parametrize("method", ["log_message", "log_request"])
+@pytest.mark.parametrize("body, silenced", [
+    (_pass, True), (_bare_return, True), (_return_none, True), (_docstring, True),
+    (_ellipsis, True), (_docstring_and_pass, True), (_return_constant, True),
+    (lambda self, *args: None, True),
+    (_prints, False), (_calls_super, False), (_assigns, False),
+])
+def test_a_handler_that_silences_logging_gives_the_engine_no_access_logger(method, body, silenced):
+    """A log method whose body only returns a constant writes nothing: the engine then calls no
+    Python for the access line (log=None); any other body is called for each request."""
+    from wsgiref_rs import _engine
+
+    handler_class = type("Handler", (_Silenced,), {method: body})
+    server = ours.WSGIServer(("127.0.0.1", 0), handler_class)
+    try:
+        logger = _engine._access_logger(server, handler_class)
+    finally:
+        server.server_close()
+    assert (logger is None) is silenced
+    assert _engine._access_logger(server, ours.WSGIRequestHandler) is not None
+
+
 SIGNAL_SCRIPT = r"""
 import signal, sys, os
 from wsgiref_rs.simple_server import make_server, demo_app
