@@ -16,20 +16,21 @@ handler's classes leave nothing it could not honour:
 
 Everything else runs on the compatible path, the standard library's design, with the same results.
 
-Limits and timeouts are attributes of the server class (or instance), with these defaults:
+Limits and timeouts are attributes of the server class (or instance), named as the engine's
+settings and with the engine's defaults (``wsgiref_rs._native.DEFAULTS``):
 
-=============================  =========  ==================================================
-``limit_request_line``         65536      longest request line, in bytes (else 414)
-``limit_request_fields``       100        most header fields (else 431)
-``limit_request_field_size``   65536      largest header section, in bytes (else 431)
-``limit_request_body``         None       largest request body, in bytes (else 413); None: any
-``keepalive_timeout``          5.0        seconds an idle keep-alive connection is kept
-``header_timeout``             10.0       seconds a client has to send a request's head
-``engine_timeout``             60.0       seconds a request's socket reads and writes may wait
-``max_connections``            None       open connections; more are closed at once. None:
-                                         the process's descriptor limit (soft
-                                         ``RLIMIT_NOFILE``) less 64
-=============================  =========  ==================================================
+=============================  ==================================================================
+``limit_request_line``         longest request line, in bytes (else 414)
+``limit_request_fields``       most header fields (else 431)
+``limit_request_field_size``   largest header section, in bytes (else 431)
+``limit_request_body``         largest request body, in bytes (else 413); None: any
+``keepalive_timeout``          seconds an idle keep-alive connection is kept
+``header_timeout``             seconds a client has to send a request's head
+``engine_timeout``             seconds a request's socket reads and writes may wait
+``max_connections``            open connections; more are closed at once. None (the server's
+                               default): the process's descriptor limit (soft ``RLIMIT_NOFILE``)
+                               less 64
+=============================  ==================================================================
 
 Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
 (``wsgi.multithread`` false) while the engine keeps accepting and reading other connections, and
@@ -190,7 +191,7 @@ def _max_connections(configured):
     try:
         import resource
     except ImportError:  # no resource module: not a Unix the engine runs on
-        return 10000
+        return _native.DEFAULTS["max_connections"]
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1 << 20

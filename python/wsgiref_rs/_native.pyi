@@ -161,6 +161,7 @@ class Engine:
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,
         allow_underscore_headers: bool = False,
+        # The settings: each default is DEFAULTS[its name].
         engine_timeout: float = ...,
         keepalive_timeout: float = ...,
         header_timeout: float = ...,
