@@ -7,6 +7,8 @@ import ast
 import inspect
 from pathlib import Path
 
+import pytest
+
 import wsgiref_rs
 from wsgiref_rs import _native, cli
 from wsgiref_rs.server import config
@@ -60,10 +62,14 @@ def test_serve_has_every_setting_with_its_default():
     assert defaults == config.DEFAULTS
 
 
-def test_the_command_line_has_every_setting_with_its_default():
-    parser = cli._parser()
+@pytest.mark.parametrize("demo", [False, True], ids=["wsgiref-rs", "python -m wsgiref_rs"])
+def test_the_command_line_has_every_setting_with_its_default(demo):
+    parser = cli._parser(demo=demo)
     options = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
     options.pop("version")
+    if demo:
+        assert (options.pop("host").default, options.pop("port").default) == (
+            config.DEFAULT_HOST, config.DEFAULT_PORT)
     assert options.keys() == config.DEFAULTS.keys()
     for name, action in options.items():
         assert f"--{name.replace('_', '-')}" in action.option_strings

@@ -6,6 +6,10 @@ production, with the options a gunicorn or granian user knows.
 Errors in the arguments print one line and exit with status 2; an application that cannot be
 loaded, or a socket that cannot be had, print one line and exit with status 1.
 
+``python -m wsgiref_rs`` is the same command with APP optional: without an APP it serves the demo
+app on ``--host`` and ``--port``, which go with the demo only (an APP listens on ``--bind``), as
+the other options go with an APP only.
+
 Each option is a setting of ``wsgiref_rs.serve()`` under the same name, with the same default
 (``wsgiref_rs.server.config.DEFAULTS``).
 """
@@ -15,7 +19,7 @@ import os
 import sys
 
 from wsgiref_rs import __version__
-from wsgiref_rs.server.config import DEFAULT_BIND, DEFAULTS
+from wsgiref_rs.server.config import DEFAULT_BIND, DEFAULT_HOST, DEFAULT_PORT, DEFAULTS
 
 __all__ = ["main"]
 
@@ -27,8 +31,6 @@ MODULE alone means MODULE:application. The current directory is searched first.
 
 Signals with --workers > 1: TERM and INT stop gracefully, HUP reloads the application gracefully,
 TTIN and TTOU add and remove a worker.
-
-`python -m wsgiref_rs [--host HOST] [--port PORT]`, with no APP, serves the demo app.
 """
 
 
@@ -39,12 +41,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message}\n")
 
 
-def _parser():
+def _parser(demo=False):
+    """The command's parser; ``demo``: ``python -m wsgiref_rs``'s, where APP is optional and
+    --host and --port place the demo app."""
     p = _Parser(prog=PROG, description="Serve a WSGI application on wsgiref-rs's native engine.",
                 epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Every option's default (and its help's %(default)s), as serve() has it.
     p.set_defaults(**DEFAULTS)
-    p.add_argument("app", metavar="APP", help="the application: MODULE:NAME or MODULE:FACTORY()")
+    if demo:
+        p.add_argument("app", metavar="APP", nargs="?",
+                       help="the application: MODULE:NAME or MODULE:FACTORY() (none: the demo)")
+        shown = p.add_argument_group("the demo app (python -m wsgiref_rs without an APP)")
+        shown.add_argument("--host", default=DEFAULT_HOST,
+                           help="the address to listen on (default %(default)s)")
+        shown.add_argument("--port", type=int, default=DEFAULT_PORT,
+                           help="the port to listen on; 0: any free one (default %(default)s)")
+    else:
+        p.add_argument("app", metavar="APP",
+                       help="the application: MODULE:NAME or MODULE:FACTORY()")
     where = p.add_argument_group(f"where to listen (default {DEFAULT_BIND}, or systemd's sockets)")
     where.add_argument("-b", "--bind", action="append", metavar="HOST:PORT",
                        help="a TCP address: 127.0.0.1:8000, [::1]:8000, 0.0.0.0:80 (repeatable)")
@@ -117,10 +131,23 @@ def _option_names(message):
     return message
 
 
-def main(argv=None):
-    """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    parser = _parser()
+def main(argv=None, demo=None):
+    """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    ``demo(host, port)``, given by ``python -m wsgiref_rs``, makes APP optional: without an APP
+    (and then without any option but --host and --port) it is called instead of the server, and
+    its exit status returned."""
+    parser = _parser(demo=demo is not None)
     args = parser.parse_args(argv)
+    if demo is not None:
+        address = (args.host, args.port)
+        del args.host, args.port
+        if args.app is None:
+            if any(value != parser.get_default(name) for name, value in vars(args).items()):
+                parser.error("the following arguments are required: APP")
+            return demo(*address)
+        if address != (DEFAULT_HOST, DEFAULT_PORT):
+            parser.error("--host and --port place the demo app: serve an APP on --bind HOST:PORT")
     config = _config(parser, args)
     # As `python -m`: the application is looked for in the current directory first.
     if os.getcwd() not in sys.path and "" not in sys.path:
