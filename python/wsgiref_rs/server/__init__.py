@@ -2,8 +2,8 @@
 
 One concept per module: ``config`` (the settings), ``app`` (finding the application),
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
-``runner`` (the engine, and which deployment features it has), ``worker`` (one serving process),
-``supervisor`` (worker processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
+``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
+processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
 """
 
 import os
@@ -15,8 +15,8 @@ from wsgiref_rs.server.app import AppImportError, load_app
 from wsgiref_rs.server.config import DEFAULTS, Config, ConfigError
 from wsgiref_rs.server.environ import base_environ
 from wsgiref_rs.server.pidfile import PidFileError, pidfile
-from wsgiref_rs.server.runner import check_listeners
 from wsgiref_rs.server.sockets import ListenError, open_listeners
+from wsgiref_rs.server.worker import Serving, check_engine
 
 __all__ = ["AppImportError", "ConfigError", "ListenError", "PidFileError", "run", "serve"]
 
@@ -68,7 +68,6 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
 def run(config):
     """Serve with a checked :class:`Config` (what :func:`serve` and the command line call)."""
     from wsgiref_rs.server.supervisor import Supervisor
-    from wsgiref_rs.server.worker import Serving
 
     main_thread = threading.current_thread() is threading.main_thread()
     if config.supervised and not main_thread:
@@ -85,7 +84,7 @@ def run(config):
             raise
     listeners = open_listeners(config.addresses, config.backlog)
     try:
-        check_listeners(listeners)
+        check_engine()
         environ = base_environ(listeners, config)
 
         def announce():
