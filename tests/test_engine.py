@@ -850,6 +850,31 @@ def test_start_response_accepts_and_refuses_what_the_stdlib_does(case, capfd):
         assert outcomes[1] == DOCUMENTED.get(case, outcomes[0])
 
 
+def test_request_keys_are_what_get_environ_adds_before_the_headers():
+    """The engine skips a header that would overwrite one of these keys, as get_environ() does:
+    they must be the keys it sets itself (REMOTE_HOST from an overridden address_string)."""
+    import email.message
+
+    from wsgiref_rs import _engine
+
+    class Handler(ours.WSGIRequestHandler):
+        def __init__(self):  # no socket: only what get_environ() reads
+            self.server = type("Server", (), {"base_environ": {"BASE": ""}})()
+            self.request_version, self.command, self.path = "HTTP/1.1", "POST", "/p?q"
+            self.client_address = ("127.0.0.1", 1234)
+            self.headers = email.message.Message()
+            self.headers["Content-Length"] = "0"
+
+        def address_string(self):
+            return "client.example"
+
+    added = set(Handler().get_environ()) - {"BASE"}
+    if "REMOTE_HOST" not in added:  # Python 3.13 sets it no more
+        added.add("REMOTE_HOST")
+    assert _engine.REQUEST_KEYS == added
+    assert _engine.request_keys({"BASE": ""}) == added | {"BASE"}
+
+
 def test_max_connections_defaults_to_what_the_descriptor_limit_allows():
     import resource
 

@@ -9,7 +9,7 @@ import os
 import signal
 
 from wsgiref_rs import _engine, _native
-from wsgiref_rs.server.environ import SERVER_SOFTWARE, request_keys
+from wsgiref_rs.server.environ import SERVER_SOFTWARE
 from wsgiref_rs.server.logs import access_logger, server_logger
 from wsgiref_rs.server.sockets import ListenError
 
@@ -33,7 +33,7 @@ def _engine_for(listeners, app, config, environ):
         first, app, environ, SERVER_SOFTWARE,
         listen_fds=others or None,
         log=access_logger(config.access_log),
-        request_keys=request_keys(environ),
+        request_keys=_engine.request_keys(environ),
         forwarded_allow_ips=config.trusted,
         threads=config.threads,
         keepalive_timeout=config.keepalive_timeout,
