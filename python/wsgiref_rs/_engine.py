@@ -194,10 +194,8 @@ def _max_connections(configured):
     """The configured limit, or what the process's descriptors allow (a few kept for files)."""
     if configured is not None:
         return max(1, int(configured))
-    try:
-        import resource
-    except ImportError:  # no resource module: not a Unix the engine runs on
-        return _native.DEFAULTS["max_connections"]
+    import resource  # Unix only, as the engine is: never called where it is missing
+
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
