@@ -106,7 +106,7 @@ def live_server(mod, app, server_class=None, handler_class=None, host="127.0.0.1
         kwargs["handler_class"] = handler_class
     server = mod.make_server(host, 0, app, **kwargs)
     # These tests hold the standard library's own design (HTTP/1.0, one request a connection) to
-    # the stdlib byte for byte; the native engine is tested in tests/server/.
+    # the stdlib byte for byte; the native engine is tested in tests/engine/.
     server.native_engine = False
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
