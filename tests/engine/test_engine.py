@@ -5,7 +5,6 @@ behaviour (keep-alive, pipelining, bodies, framing, errors, shutdown) and that t
 builds is the standard library's.
 """
 
-import contextlib
 import re
 import socket
 import threading
@@ -13,10 +12,9 @@ import time
 import wsgiref.simple_server as std
 
 import pytest
+from serving import TIMEOUT, start_server
 
 import wsgiref_rs.simple_server as ours
-
-TIMEOUT = 10
 
 
 class Quiet(ours.WSGIRequestHandler):
@@ -29,23 +27,11 @@ class StdQuiet(std.WSGIRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serving(app, module=ours, handler_class=None, server_class=None, **attributes):
-    """A server on an ephemeral port serving in a thread, with `attributes` set on it first."""
-    handler_class = handler_class or (Quiet if module is ours else StdQuiet)
-    server_class = server_class or module.WSGIServer
-    server = module.make_server("127.0.0.1", 0, app, server_class=server_class, handler_class=handler_class)
-    for name, value in attributes.items():
-        setattr(server, name, value)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
+def serving(app, module=ours, **kwargs):
+    """``start_server`` with a handler that logs nothing unless one is given: ``with`` it for the
+    server, serving in a thread."""
+    kwargs.setdefault("handler_class", Quiet if module is ours else StdQuiet)
+    return start_server(app, module=module, **kwargs)
 
 
 def exchange(port, raw, until_close=False, until=None):

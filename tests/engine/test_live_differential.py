@@ -15,7 +15,8 @@ import sys
 import wsgiref.simple_server as std
 
 import pytest
-from live_http import Client, request, start_server
+from live_http import Client, request
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 

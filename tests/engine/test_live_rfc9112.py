@@ -18,8 +18,8 @@ from live_http import (
     path_app,
     refused,
     request,
-    start_server,
 )
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 
