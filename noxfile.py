@@ -87,7 +87,8 @@ def _install(session):
     builds and runs against this interpreter (its libpython found where it is installed)."""
     session.env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", f"nox-{session.python}")
     session.env["PYO3_PYTHON"] = os.path.join(session.bin, "python")
-    libdir = session.run("python", "-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
+    libdir = session.run("python", "-c",
+                         "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
                          silent=True).strip()
     for variable in ("LD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH"):
         session.env[variable] = os.pathsep.join(filter(None, [libdir, os.environ.get(variable)]))

@@ -19,7 +19,9 @@ def demo():
     )
     try:
         line = proc.stdout.readline()
-        match = re.match(r"Serving the demo app on (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)", line)
+        match = re.match(
+            r"Serving the demo app on (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)", line
+        )
         assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
         yield proc, match.group(1)
     finally:

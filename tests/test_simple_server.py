@@ -945,7 +945,8 @@ def test_python_m_serves_demo_app_once_like_the_stdlib(tmp_path):
         # lengths differ: each must match its own body. Ours answers on the native engine, in
         # HTTP/1.1, saying that the connection ends after this one request.
         assert f"Content-Length: {len(body)}".encode() in lines
-        lines = [line for line in lines if not line.startswith((b"Content-Length:", b"Connection:"))]
+        framing = (b"Content-Length:", b"Connection:")
+        lines = [line for line in lines if not line.startswith(framing)]
         return [lines[0].replace(b"HTTP/1.1 ", b"HTTP/1.0 ")] + lines[1:]
 
     assert without_length(head, body) == without_length(std_head, std_body)

@@ -96,7 +96,8 @@ def _server_allows(server, base):
     klass = type(server)
     for name in _SERVER_HOOKS_REFUSED:
         found = getattr(klass, name)
-        if found is not getattr(base, name) and found is not getattr(socketserver.ThreadingMixIn, name, None):
+        threading_mixin = getattr(socketserver.ThreadingMixIn, name, None)
+        if found is not getattr(base, name) and found is not threading_mixin:
             return False
     return True
 

@@ -57,7 +57,8 @@ class WSGIServer(HTTPServer):
 
     application = None
     native_engine = True
-    engine_threads = None  # None: 16 with socketserver.ThreadingMixIn, else 0 (one app call at a time)
+    # None: 16 with socketserver.ThreadingMixIn, else 0 (one application call at a time).
+    engine_threads = None
     # socketserver listens with a backlog of 5, which drops connections under any real load;
     # the engine accepts as fast as they come, so a server's usual backlog (gunicorn 2048,
     # nginx 511) is the right one here.
