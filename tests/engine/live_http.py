@@ -84,6 +84,13 @@ def chunked(pieces, trailers=(), extensions=False):
     return b"".join(out)
 
 
+def chunked_request(target, pieces, method="POST", **options):
+    """A request whose body is ``pieces``, chunked (``options``: chunked()'s, trailers and
+    extensions)."""
+    return request(method, target, headers=["Transfer-Encoding: chunked"],
+                   body=chunked(pieces, **options))
+
+
 # ----------------------------------------------------------------------------------------------
 # Responses
 

@@ -56,6 +56,19 @@ def exchange(port, raw, until_close=False, until=None):
             chunks.append(data)
 
 
+def at_once(port, count, raw=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"):
+    """``count`` clients sending ``raw`` at the same time, each on a connection of its own: what
+    each got back (one read), in the order they got it."""
+    replies = []
+    clients = [threading.Thread(target=lambda: replies.append(exchange(port, raw)))
+               for _ in range(count)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(TIMEOUT)
+    return replies
+
+
 def responses(data):
     """Splits a stream of Content-Length framed responses into (head, body) pairs."""
     out = []
@@ -417,18 +430,9 @@ def test_threading_mixin_server_overlaps_blocking_apps():
         start_response("200 OK", [])
         return [repr(environ["wsgi.multithread"]).encode()]
 
-    replies = []
     with serving(app, server_class=Threaded) as server:
         started = time.monotonic()
-        raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-        clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, raw)))
-            for _ in range(8)
-        ]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join(TIMEOUT)
+        replies = at_once(server.server_port, 8)
         elapsed = time.monotonic() - started
     assert len(replies) == 8 and all(r.endswith(b"\r\n\r\nTrue") for r in replies), replies
     assert elapsed < 8 * 0.3 / 2, elapsed
@@ -449,16 +453,7 @@ def test_plain_server_calls_the_app_one_at_a_time():
         return [repr(environ["wsgi.multithread"]).encode()]
 
     with serving(app) as server:
-        replies = []
-        raw = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-        clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, raw)))
-            for _ in range(4)
-        ]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join(TIMEOUT)
+        replies = at_once(server.server_port, 4)
     assert most[0] == 1 and len(replies) == 4 and all(r.endswith(b"False") for r in replies)
 
 

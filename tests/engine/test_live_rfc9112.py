@@ -14,7 +14,7 @@ from live_http import (
     TIMEOUT,
     Client,
     Recorder,
-    chunked,
+    chunked_request,
     path_app,
     refused,
     request,
@@ -172,12 +172,8 @@ def echo_all(environ, start_response):
 
 BODIES = {
     "content-length": request("POST", "/", body=b"x" * 11),
-    "chunked": request(
-        "POST", "/", headers=["Transfer-Encoding: chunked"], body=chunked([b"x" * 11])
-    ),
-    "chunked-in-pieces": request(
-        "POST", "/", headers=["Transfer-Encoding: chunked"], body=chunked([b"x" * 6, b"x" * 5])
-    ),
+    "chunked": chunked_request("/", [b"x" * 11]),
+    "chunked-in-pieces": chunked_request("/", [b"x" * 6, b"x" * 5]),
 }
 
 
@@ -205,7 +201,6 @@ def test_a_chunked_body_that_passes_the_limit_while_the_app_reads_is_413(serve):
 
 
 def test_a_chunked_body_within_the_limit_is_served(serve):
-    raw = request("POST", "/", headers=["Transfer-Encoding: chunked"],
-                  body=chunked([b"x" * 5, b"y" * 5]))
+    raw = chunked_request("/", [b"x" * 5, b"y" * 5])
     r, _ = answer(serve, raw, app=echo_all, server_class=LimitedServer)
     assert r.status == 200 and r.body == b"10"
