@@ -1,7 +1,7 @@
 """wsgiref-rs on every CPython 3.9+ this machine has (``python3 -m nox``).
 
-* ``nox -s tests``: the whole suite (``cargo test``, the fuzz crate's check, pytest) on each
-  interpreter, each in a virtual environment of its own with wsgiref-rs built for it.
+* ``nox -s tests``: the whole suite (ruff, ``cargo test``, the fuzz crate's check, pytest) on
+  each interpreter, each in a virtual environment of its own with wsgiref-rs built for it.
 * ``nox -s conformance``: CPython's own ``test.test_wsgiref`` (each interpreter's own) and the
   differential property tests (tests/test_{util,headers,handlers,simple_server,validate}.py,
   which compare wsgiref-rs with that interpreter's standard library) on each interpreter, with a
@@ -87,7 +87,8 @@ def _install(session):
     builds and runs against this interpreter (its libpython found where it is installed)."""
     session.env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", f"nox-{session.python}")
     session.env["PYO3_PYTHON"] = os.path.join(session.bin, "python")
-    libdir = session.run("python", "-c", "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
+    libdir = session.run("python", "-c",
+                         "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
                          silent=True).strip()
     for variable in ("LD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH"):
         session.env[variable] = os.pathsep.join(filter(None, [libdir, os.environ.get(variable)]))
@@ -108,6 +109,7 @@ def _counts(session, junit):
 def tests(session):
     """The README's whole test command, on each interpreter."""
     _install(session)
+    session.run("python", "-m", "ruff", "check", "python", "tests", "benches", "noxfile.py")
     session.run("cargo", "test", "--quiet", external=True)
     session.run("cargo", "check", "--quiet", "--manifest-path", "fuzz/Cargo.toml",
                 "--no-default-features", "--features", "fuzz-targets", external=True)

@@ -1,4 +1,5 @@
-"""Support for tests/test_cgi.py: the WSGI apps the CGI scripts run, and the http.server launcher.
+"""Support for tests/test_handlers_cgi.py: the WSGI apps the CGI scripts run, and the
+http.server launcher.
 
 A CGI script written by the test is only a few lines: it puts this folder on sys.path and calls
 ``main(impl, kind)``, where ``impl`` is "stdlib" (``wsgiref.handlers``) or "native"

@@ -99,7 +99,8 @@ def test_log_level_warning_silences_the_server_s_info_lines(start):
 
 
 def test_root_path_is_script_name_and_threads_make_it_multithreaded(start):
-    server = start("testapp:app", "--bind", "127.0.0.1:0", "--root-path", "/base/", "--threads", "4")
+    server = start("testapp:app", "--bind", "127.0.0.1:0", "--root-path", "/base/",
+                   "--threads", "4")
     status, body = get(server.port, "/x")
     assert status == 200
     assert body["script_name"] == "/base"

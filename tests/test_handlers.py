@@ -67,9 +67,11 @@ def run(module, app, *, cls="SimpleHandler", mixin=None, environ=None, stdout=No
         "written": written,
         "errors": traceback_summary(err.getvalue()),
         "raised": raised,
-        "log": [DATE.sub(b"Date: <date>\r\n", x) if isinstance(x, bytes) else x for x in handler.log],
+        "log": [DATE.sub(b"Date: <date>\r\n", x) if isinstance(x, bytes) else x
+                for x in handler.log],
         "warnings": sorted({(w.category.__name__, str(w.message)) for w in caught}),
-        "state": (handler.status, handler.headers_sent, handler.bytes_sent, type(handler.result).__name__),
+        "state": (handler.status, handler.headers_sent, handler.bytes_sent,
+                  type(handler.result).__name__),
     }
 
 
@@ -207,7 +209,8 @@ def file_wrapper(environ, start_response):
 
 def echo_environ(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
-    keys = sorted(k for k in environ if k.startswith("wsgi.") or k in ("SERVER_SOFTWARE", "X_EXTRA"))
+    keys = sorted(k for k in environ
+                  if k.startswith("wsgi.") or k in ("SERVER_SOFTWARE", "X_EXTRA"))
     described = []
     for k in keys:
         v = environ[k]
@@ -233,7 +236,7 @@ SCENARIOS = [
 ]
 
 
-@pytest.mark.parametrize("app", SCENARIOS, ids=lambda a: a.__name__ if hasattr(a, "__name__") else "")
+@pytest.mark.parametrize("app", SCENARIOS, ids=lambda a: getattr(a, "__name__", ""))
 @pytest.mark.parametrize("cls", ["SimpleHandler", "BaseCGIHandler"])
 def test_scenario_matches_stdlib(app, cls):
     ClosingResult.closed.clear()
@@ -408,7 +411,8 @@ class ChunkedFinish:
 
 HOOK_NAMES = [
     "setup_environ", "finish_response", "get_scheme", "set_content_length", "cleanup_headers",
-    "start_response", "_convert_string_type", "send_preamble", "write", "sendfile", "finish_content",
+    "start_response", "_convert_string_type", "send_preamble", "write", "sendfile",
+    "finish_content",
     "close", "send_headers", "result_is_file", "client_is_modern", "log_exception", "handle_error",
     "error_output", "_write", "_flush", "get_stdin", "get_stderr", "add_cgi_vars",
 ]
@@ -503,9 +507,8 @@ class FailingWriter(BrokenPipeWriter):
 def test_partial_writes_are_completed_with_a_warning(app):
     results = {n: run(m, app, stdout=PartialWriter()) for n, m in MODULES.items()}
     assert results["ours"] == results["stdlib"]
-    assert ("DeprecationWarning", "SimpleHandler.stdout.write() should not do partial writes") in results[
-        "ours"
-    ]["warnings"]
+    warning = ("DeprecationWarning", "SimpleHandler.stdout.write() should not do partial writes")
+    assert warning in results["ours"]["warnings"]
 
 
 @pytest.mark.parametrize("writer", [BrokenPipeWriter, ResetWriter, FailingWriter])
@@ -528,15 +531,19 @@ def test_public_names_and_class_hierarchy():
     assert issubclass(our_handlers.CGIHandler, our_handlers.BaseCGIHandler)
     assert issubclass(our_handlers.BaseCGIHandler, our_handlers.SimpleHandler)
     assert issubclass(our_handlers.SimpleHandler, our_handlers.BaseHandler)
-    for attr in ["wsgi_version", "wsgi_multithread", "wsgi_multiprocess", "wsgi_run_once", "origin_server",
-                 "http_version", "server_software", "traceback_limit", "error_status", "error_headers",
-                 "error_body", "status", "result", "headers_sent", "headers", "bytes_sent"]:
-        assert getattr(our_handlers.BaseHandler, attr) == getattr(std_handlers.BaseHandler, attr), attr
+    for attr in ["wsgi_version", "wsgi_multithread", "wsgi_multiprocess", "wsgi_run_once",
+                 "origin_server", "http_version", "server_software", "traceback_limit",
+                 "error_status", "error_headers", "error_body", "status", "result", "headers_sent",
+                 "headers", "bytes_sent"]:
+        our_base, std_base = our_handlers.BaseHandler, std_handlers.BaseHandler
+        assert getattr(our_base, attr) == getattr(std_base, attr), attr
     assert our_handlers.BaseHandler.wsgi_file_wrapper is our_util.FileWrapper
     assert our_handlers.CGIHandler.os_environ == {} and our_handlers.CGIHandler.wsgi_run_once
 
 
-@pytest.mark.parametrize("ts", [0, 1, 784887151, 784887151.99, -1.5, 2**31, 1e11, 253402300799, 253402300800])
+@pytest.mark.parametrize(
+    "ts", [0, 1, 784887151, 784887151.99, -1.5, 2**31, 1e11, 253402300799, 253402300800]
+)
 def test_format_date_time_matches_stdlib(ts):
     assert our_handlers.format_date_time(ts) == std_handlers.format_date_time(ts)
 
@@ -565,7 +572,8 @@ header_names = st.sampled_from(["Content-Type", "X-Thing", "Set-Cookie", "conten
                                 "Server", "Connection", "TE", "X-\u00e9"])
 # \x7f is left out: our Headers refuses it, as current CPython does (3.11 accepts it).
 header_values = st.text(
-    alphabet=st.characters(min_codepoint=32, max_codepoint=0x17F, exclude_characters="\x7f"), max_size=12
+    alphabet=st.characters(min_codepoint=32, max_codepoint=0x17F, exclude_characters="\x7f"),
+    max_size=12,
 )
 statuses = st.one_of(
     st.builds(lambda c, r: f"{c} {r}", st.integers(100, 599), st.text(max_size=10)),
@@ -573,7 +581,8 @@ statuses = st.one_of(
 )
 
 
-@settings(max_examples=examples(1500), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(1500), deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 @given(
     status=statuses,
     headers=st.lists(st.tuples(header_names, header_values), max_size=4),

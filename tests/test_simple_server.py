@@ -26,6 +26,7 @@ import pytest
 from examples import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from serving import TIMEOUT, start_server
 from tracebacks import without_library_frames
 
 import wsgiref_rs.handlers
@@ -38,7 +39,6 @@ DIFF_SETTINGS = settings(
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-TIMEOUT = 10.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,28 +96,11 @@ def recording_app(seen):
     return app
 
 
-@contextlib.contextmanager
-def live_server(mod, app, server_class=None, handler_class=None, host="127.0.0.1"):
-    """A server from ``mod`` on an ephemeral port, serving in a thread; shut down on exit."""
-    kwargs = {}
-    if server_class is not None:
-        kwargs["server_class"] = server_class
-    if handler_class is not None:
-        kwargs["handler_class"] = handler_class
-    server = mod.make_server(host, 0, app, **kwargs)
+def live_server(mod, app, server_class=None, handler_class=None):
+    """``start_server`` for ``mod``'s server: ``with`` it for the server, serving in a thread."""
     # These tests hold the standard library's own design (HTTP/1.0, one request a connection) to
-    # the stdlib byte for byte; the native engine is tested in tests/server/.
-    server.native_engine = False
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
+    # the stdlib byte for byte; the native engine is tested in tests/engine/.
+    return start_server(app, server_class, handler_class, module=mod, native_engine=False)
 
 
 def exchange(port, raw):
@@ -962,7 +945,8 @@ def test_python_m_serves_demo_app_once_like_the_stdlib(tmp_path):
         # lengths differ: each must match its own body. Ours answers on the native engine, in
         # HTTP/1.1, saying that the connection ends after this one request.
         assert f"Content-Length: {len(body)}".encode() in lines
-        lines = [line for line in lines if not line.startswith((b"Content-Length:", b"Connection:"))]
+        framing = (b"Content-Length:", b"Connection:")
+        lines = [line for line in lines if not line.startswith(framing)]
         return [lines[0].replace(b"HTTP/1.1 ", b"HTTP/1.0 ")] + lines[1:]
 
     assert without_length(head, body) == without_length(std_head, std_body)

@@ -176,7 +176,8 @@ def value_for(key):
 
 
 # built once: building strategies per draw costs more than the tests themselves
-VALUES = {key: value_for(key) for key in KEYS + ["wsgi.run_once", "wsgi.multithread", "wsgi.multiprocess"]}
+VALUES = {key: value_for(key)
+          for key in KEYS + ["wsgi.run_once", "wsgi.multithread", "wsgi.multiprocess"]}
 
 
 @st.composite
@@ -496,7 +497,8 @@ def test_application_uri_documented_cases(uri, items):
         ("http://127.0.0.1/spammity/spam", 1, {"SCRIPT_NAME": "/spammity", "PATH_INFO": "/spam"}),
         ("http://127.0.0.1/s/sp%E4m", 1, {"SCRIPT_NAME": "/s", "PATH_INFO": "/sp\xe4m"}),
         ("http://127.0.0.1/s/a;b=1,2", 1, {"SCRIPT_NAME": "/s", "PATH_INFO": "/a;b=1,2"}),
-        ("http://127.0.0.1/s/x?q=%E4", 1, {"SCRIPT_NAME": "/s", "PATH_INFO": "/x", "QUERY_STRING": "q=%E4"}),
+        ("http://127.0.0.1/s/x?q=%E4", 1,
+         {"SCRIPT_NAME": "/s", "PATH_INFO": "/x", "QUERY_STRING": "q=%E4"}),
         ("http://127.0.0.1/s/x", 0, {"SCRIPT_NAME": "/s", "PATH_INFO": "/x", "QUERY_STRING": "q"}),
         # empty SCRIPT_NAME: application_uri ends with '/', PATH_INFO loses its first char
         ("http://127.0.0.1/x%3F", 1, {"SCRIPT_NAME": "", "PATH_INFO": "/x?"}),
@@ -604,7 +606,8 @@ def test_unencodable_characters_raise_the_latin1_error(key, value, start, end):
 def test_quote_keeps_the_always_safe_set_and_uppercase_escapes():
     every_latin1 = "".join(map(chr, range(256)))
     for key in ("SCRIPT_NAME", "PATH_INFO"):
-        items = {"wsgi.url_scheme": "http", "HTTP_HOST": "h", "SCRIPT_NAME": "/s", key: every_latin1}
+        items = {"wsgi.url_scheme": "http", "HTTP_HOST": "h", "SCRIPT_NAME": "/s",
+                 key: every_latin1}
         result = both("request_uri", items)
         assert result[0] == "returns" and "%E9" in result[2] and "%e9" not in result[2]
 
@@ -843,7 +846,8 @@ def test_file_wrapper_attributes_are_writable_and_deletable():
         with pytest.raises(AttributeError, match="'FileWrapper' object has no attribute 'blksize'"):
             next(wrapper)
         del wrapper.filelike
-        with pytest.raises(AttributeError, match="'FileWrapper' object has no attribute 'filelike'"):
+        message = "'FileWrapper' object has no attribute 'filelike'"
+        with pytest.raises(AttributeError, match=message):
             next(wrapper)
         with pytest.raises(AttributeError) as deleted_twice:
             del wrapper.filelike
@@ -923,15 +927,17 @@ def test_file_wrapper_subclasses():
 
 
 def test_file_wrapper_missing_argument_message():
-    with pytest.raises(TypeError, match=r"^FileWrapper.__init__\(\) missing 1 required positional argument: 'filelike'$"):
+    missing = "__init__() missing 1 required positional argument: 'filelike'"
+    with pytest.raises(TypeError) as our_error:
         ours.FileWrapper()
+    assert str(our_error.value) == f"FileWrapper.{missing}"
     with pytest.raises(TypeError) as std_error:
         std.FileWrapper()
     if sys.version_info >= (3, 10):
-        assert str(std_error.value) == "FileWrapper.__init__() missing 1 required positional argument: 'filelike'"
+        assert str(std_error.value) == f"FileWrapper.{missing}"
     else:
         # 3.9 does not qualify a method's name; PyO3 does (a documented difference).
-        assert str(std_error.value) == "__init__() missing 1 required positional argument: 'filelike'"
+        assert str(std_error.value) == missing
 
 
 @pytest.mark.parametrize("module", [std, ours])

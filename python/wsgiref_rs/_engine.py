@@ -16,20 +16,21 @@ handler's classes leave nothing it could not honour:
 
 Everything else runs on the compatible path, the standard library's design, with the same results.
 
-Limits and timeouts are attributes of the server class (or instance), with these defaults:
+Limits and timeouts are attributes of the server class (or instance), named as the engine's
+settings and with the engine's defaults (``wsgiref_rs._native.DEFAULTS``):
 
-=============================  =========  ==================================================
-``limit_request_line``         65536      longest request line, in bytes (else 414)
-``limit_request_fields``       100        most header fields (else 431)
-``limit_request_field_size``   65536      largest header section, in bytes (else 431)
-``limit_request_body``         None       largest request body, in bytes (else 413); None: any
-``keepalive_timeout``          5.0        seconds an idle keep-alive connection is kept
-``header_timeout``             10.0       seconds a client has to send a request's head
-``engine_timeout``             60.0       seconds a request's socket reads and writes may wait
-``max_connections``            None       open connections; more are closed at once. None:
-                                         the process's descriptor limit (soft
-                                         ``RLIMIT_NOFILE``) less 64
-=============================  =========  ==================================================
+=============================  ==================================================================
+``limit_request_line``         longest request line, in bytes (else 414)
+``limit_request_fields``       most header fields (else 431)
+``limit_request_field_size``   largest header section, in bytes (else 431)
+``limit_request_body``         largest request body, in bytes (else 413); None: any
+``keepalive_timeout``          seconds an idle keep-alive connection is kept
+``header_timeout``             seconds a client has to send a request's head
+``engine_timeout``             seconds a request's socket reads and writes may wait
+``max_connections``            open connections; more are closed at once. None (the server's
+                               default): the process's descriptor limit (soft ``RLIMIT_NOFILE``)
+                               less 64
+=============================  ==================================================================
 
 Concurrency: a plain ``WSGIServer`` calls the application for one request at a time
 (``wsgi.multithread`` false) while the engine keeps accepting and reading other connections, and
@@ -55,21 +56,24 @@ _SERVER_HOOKS_REFUSED = (
 )
 
 
-def _noop_code_objects():
-    codes = set()
-    for body in ("pass", "return", "return None", '"""doc"""'):
-        namespace = {}
-        exec(f"def f(*args, **kwargs):\n    {body}\n", namespace)  # noqa: S102 - fixed source
-        codes.add(namespace["f"].__code__.co_code)
-    return codes
+# A log method that does nothing is how wsgiref's logging is silenced (`def log_message(self,
+# *args): pass`); the engine then makes no Python call for the access line. "Does nothing": its
+# bytecode is one of these functions', which only return a constant (`pass`, `return`,
+# `return None` and `...` compile to the first; a docstring moves the constant, hence the second).
+def _does_nothing(*args, **kwargs):
+    pass
 
 
-_NOOP_CODES = _noop_code_objects()
+def _does_nothing_documented(*args, **kwargs):
+    """A docstring only."""
+
+
+_NOTHING = frozenset(f.__code__.co_code for f in (_does_nothing, _does_nothing_documented))
 
 
 def _is_noop(function):
     code = getattr(function, "__code__", None)
-    return code is not None and code.co_code in _NOOP_CODES and not code.co_names
+    return code is not None and code.co_code in _NOTHING and not code.co_names
 
 
 def _handler_allows(handler_class, base):
@@ -92,7 +96,8 @@ def _server_allows(server, base):
     klass = type(server)
     for name in _SERVER_HOOKS_REFUSED:
         found = getattr(klass, name)
-        if found is not getattr(base, name) and found is not getattr(socketserver.ThreadingMixIn, name, None):
+        threading_mixin = getattr(socketserver.ThreadingMixIn, name, None)
+        if found is not getattr(base, name) and found is not threading_mixin:
             return False
     return True
 
@@ -118,11 +123,17 @@ def _threads(server):
 
 
 # What WSGIRequestHandler.get_environ() adds to the server's base_environ before the headers: a
-# header that maps to one of these keys (or to a base_environ key) is skipped, as there.
-_REQUEST_KEYS = frozenset({
+# header that maps to one of these keys (or to a base_environ key) is skipped, as there. The
+# production server's engine keeps the same rule.
+REQUEST_KEYS = frozenset({
     "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
     "REMOTE_HOST", "REMOTE_ADDR", "CONTENT_TYPE", "CONTENT_LENGTH",
 })
+
+
+def request_keys(base_environ):
+    """The environ keys no request header may set: ``base_environ``'s and REQUEST_KEYS."""
+    return frozenset(base_environ).union(REQUEST_KEYS)
 
 
 def _base_environ(server, handler_class, server_handler, threaded):
@@ -184,10 +195,8 @@ def _max_connections(configured):
     """The configured limit, or what the process's descriptors allow (a few kept for files)."""
     if configured is not None:
         return max(1, int(configured))
-    try:
-        import resource
-    except ImportError:  # no resource module: not a Unix the engine runs on
-        return 10000
+    import resource  # Unix only, as the engine is: never called where it is missing
+
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1 << 20
@@ -215,7 +224,7 @@ def engine_for(server, handler_base, server_base, server_handler):
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),
-        request_keys=frozenset(server.base_environ).union(_REQUEST_KEYS),
+        request_keys=request_keys(server.base_environ),
         limit_request_line=server.limit_request_line,
         limit_request_fields=server.limit_request_fields,
         limit_request_field_size=server.limit_request_field_size,

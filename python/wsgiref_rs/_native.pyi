@@ -3,6 +3,12 @@
 Checked against the built module by ``mypy.stubtest`` in the test suite.
 """
 
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
+from typing import Any, final, overload
+
+from typing_extensions import disjoint_base
+
 __all__ = [
     "DEFAULTS",
     "__version__",
@@ -22,15 +28,10 @@ __all__ = [
     "Write",
 ]
 __version__: str
+# Each engine setting's default, under the setting's name (the Engine keyword's).
 DEFAULTS: dict[str, float | int | None]
 
 # --- util (src/util/) ------------------------------------------------------
-
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
-from typing import Any, final, overload
-
-from typing_extensions import disjoint_base
 
 @disjoint_base
 class FileWrapper:
@@ -161,6 +162,7 @@ class Engine:
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,
         allow_underscore_headers: bool = False,
+        # The settings: each default is DEFAULTS[its name].
         engine_timeout: float = ...,
         keepalive_timeout: float = ...,
         header_timeout: float = ...,

@@ -5,6 +5,13 @@ production, with the options a gunicorn or granian user knows.
 
 Errors in the arguments print one line and exit with status 2; an application that cannot be
 loaded, or a socket that cannot be had, print one line and exit with status 1.
+
+``python -m wsgiref_rs`` is the same command with APP optional: without an APP it serves the demo
+app on ``--host`` and ``--port``, which go with the demo only (an APP listens on ``--bind``), as
+the other options go with an APP only.
+
+Each option is a setting of ``wsgiref_rs.serve()`` under the same name, with the same default
+(``wsgiref_rs.server.config.DEFAULTS``).
 """
 
 import argparse
@@ -12,6 +19,7 @@ import os
 import sys
 
 from wsgiref_rs import __version__
+from wsgiref_rs.server.config import DEFAULT_BIND, DEFAULT_HOST, DEFAULT_PORT, DEFAULTS
 
 __all__ = ["main"]
 
@@ -23,8 +31,6 @@ MODULE alone means MODULE:application. The current directory is searched first.
 
 Signals with --workers > 1: TERM and INT stop gracefully, HUP reloads the application gracefully,
 TTIN and TTOU add and remove a worker.
-
-`python -m wsgiref_rs [--host HOST] [--port PORT]`, with no APP, serves the demo app.
 """
 
 
@@ -35,53 +41,72 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message}\n")
 
 
-def _parser():
+def _parser(demo=False):
+    """The command's parser; ``demo``: ``python -m wsgiref_rs``'s, where APP is optional and
+    --host and --port place the demo app."""
     p = _Parser(prog=PROG, description="Serve a WSGI application on wsgiref-rs's native engine.",
                 epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("app", metavar="APP", help="the application: MODULE:NAME or MODULE:FACTORY()")
-    where = p.add_argument_group("where to listen (default 127.0.0.1:8000, or systemd's sockets)")
+    # Every option's default (and its help's %(default)s), as serve() has it.
+    p.set_defaults(**DEFAULTS)
+    if demo:
+        p.add_argument("app", metavar="APP", nargs="?",
+                       help="the application: MODULE:NAME or MODULE:FACTORY() (none: the demo)")
+        shown = p.add_argument_group("the demo app (python -m wsgiref_rs without an APP)")
+        shown.add_argument("--host", default=DEFAULT_HOST,
+                           help="the address to listen on (default %(default)s)")
+        shown.add_argument("--port", type=int, default=DEFAULT_PORT,
+                           help="the port to listen on; 0: any free one (default %(default)s)")
+    else:
+        p.add_argument("app", metavar="APP",
+                       help="the application: MODULE:NAME or MODULE:FACTORY()")
+    where = p.add_argument_group(f"where to listen (default {DEFAULT_BIND}, or systemd's sockets)")
     where.add_argument("-b", "--bind", action="append", metavar="HOST:PORT",
                        help="a TCP address: 127.0.0.1:8000, [::1]:8000, 0.0.0.0:80 (repeatable)")
     where.add_argument("--uds", action="append", metavar="PATH",
                        help="a Unix socket to create (mode 0666; a stale file is replaced)")
     where.add_argument("--fd", action="append", type=int, metavar="N",
                        help="an inherited listening socket's file descriptor")
-    where.add_argument("--backlog", type=int, default=2048, metavar="N",
-                       help="the listen queue's length (default 2048)")
+    where.add_argument("--backlog", type=int, metavar="N",
+                       help="the listen queue's length (default %(default)s)")
     work = p.add_argument_group("processes and threads")
-    work.add_argument("-w", "--workers", type=int, default=1, metavar="N",
-                      help="worker processes (default 1: no supervisor)")
-    work.add_argument("--threads", type=int, default=0, metavar="N",
-                      help="threads per worker running the app (default 0: one request at a time)")
-    work.add_argument("--graceful-timeout", type=float, default=30.0, metavar="SECONDS",
-                      help="how long in-flight requests may take on a stop or reload (default 30)")
+    work.add_argument("-w", "--workers", type=int, metavar="N",
+                      help="worker processes; more than 1 run under a supervisor "
+                           "(default %(default)s)")
+    work.add_argument("--threads", type=int, metavar="N",
+                      help="threads per worker running the app; 0: one request at a time "
+                           "(default %(default)s)")
+    work.add_argument("--graceful-timeout", type=float, metavar="SECONDS",
+                      help="how long in-flight requests may take on a stop or reload "
+                           "(default %(default)g)")
     work.add_argument("--reload", action="store_true",
                       help="restart the workers when a .py file changes (development only)")
     work.add_argument("--pid", metavar="FILE", help="write the server's pid to FILE")
     http = p.add_argument_group("HTTP")
-    http.add_argument("--keepalive-timeout", type=float, default=5.0, metavar="SECONDS",
-                      help="how long an idle keep-alive connection is kept (default 5)")
-    http.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
-                      help="how long a client may take to send a request's head (default 10)")
-    http.add_argument("--limit-request-line", type=int, default=65536, metavar="BYTES",
-                      help="longest request line (default 65536; else 414)")
-    http.add_argument("--limit-request-fields", type=int, default=100, metavar="N",
-                      help="most header fields (default 100; else 431)")
-    http.add_argument("--limit-request-field-size", type=int, default=65536, metavar="BYTES",
-                      help="largest header section (default 65536; else 431)")
-    http.add_argument("--limit-request-body", type=int, default=None, metavar="BYTES",
-                      help="largest request body (default: no limit; else 413)")
-    http.add_argument("--forwarded-allow-ips", default="127.0.0.1,::1,unix", metavar="LIST",
+    http.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
+                      help="how long an idle keep-alive connection is kept (default %(default)g)")
+    http.add_argument("--header-timeout", type=float, metavar="SECONDS",
+                      help="how long a client may take to send a request's head "
+                           "(default %(default)g)")
+    http.add_argument("--limit-request-line", type=int, metavar="BYTES",
+                      help="longest request line (default %(default)s; else 414)")
+    http.add_argument("--limit-request-fields", type=int, metavar="N",
+                      help="most header fields (default %(default)s; else 431)")
+    http.add_argument("--limit-request-field-size", type=int, metavar="BYTES",
+                      help="largest header section (default %(default)s; else 431)")
+    http.add_argument("--limit-request-body", type=int, metavar="BYTES",
+                      help="largest request body (default %(default)s: no limit; else 413)")
+    http.add_argument("--forwarded-allow-ips", metavar="LIST",
                       help="proxies whose X-Forwarded-*/Forwarded headers are trusted: addresses, "
-                           "networks, 'unix', '*' (default 127.0.0.1,::1,unix)")
-    http.add_argument("--root-path", default="", metavar="PATH",
+                           "networks, 'unix', '*' (default %(default)s)")
+    http.add_argument("--root-path", metavar="PATH",
                       help="SCRIPT_NAME: the path the app is mounted at behind a proxy")
     log = p.add_argument_group("logging")
-    log.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
-                     help="log each request to stdout in the Common Log Format (default on)")
-    log.add_argument("--log-level", default="info", type=str.lower,
+    log.add_argument("--access-log", action=argparse.BooleanOptionalAction,
+                     help="log each request to stdout in the Common Log Format (default "
+                          f"{'on' if DEFAULTS['access_log'] else 'off'})")
+    log.add_argument("--log-level", type=str.lower,
                      choices=["debug", "info", "warning", "error", "critical"],
-                     help="the error log's level, on stderr (default info)")
+                     help="the error log's level, on stderr (default %(default)s)")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
@@ -92,17 +117,7 @@ def _config(parser, args):
 
     try:
         check_import_string(args.app)
-        return Config(
-            app=args.app, bind=args.bind, uds=args.uds, fd=args.fd, workers=args.workers,
-            threads=args.threads, backlog=args.backlog, keepalive_timeout=args.keepalive_timeout,
-            header_timeout=args.header_timeout, limit_request_line=args.limit_request_line,
-            limit_request_fields=args.limit_request_fields,
-            limit_request_field_size=args.limit_request_field_size,
-            limit_request_body=args.limit_request_body, access_log=args.access_log,
-            log_level=args.log_level, forwarded_allow_ips=args.forwarded_allow_ips,
-            root_path=args.root_path, pid=args.pid, reload=args.reload,
-            graceful_timeout=args.graceful_timeout,
-        ).check()
+        return Config(**vars(args)).check()
     except (ValueError, ConfigError) as e:
         parser.error(_option_names(str(e)))
 
@@ -116,10 +131,23 @@ def _option_names(message):
     return message
 
 
-def main(argv=None):
-    """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    parser = _parser()
+def main(argv=None, demo=None):
+    """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    ``demo(host, port)``, given by ``python -m wsgiref_rs``, makes APP optional: without an APP
+    (and then without any option but --host and --port) it is called instead of the server, and
+    its exit status returned."""
+    parser = _parser(demo=demo is not None)
     args = parser.parse_args(argv)
+    if demo is not None:
+        address = (args.host, args.port)
+        del args.host, args.port
+        if args.app is None:
+            if any(value != parser.get_default(name) for name, value in vars(args).items()):
+                parser.error("the following arguments are required: APP")
+            return demo(*address)
+        if address != (DEFAULT_HOST, DEFAULT_PORT):
+            parser.error("--host and --port place the demo app: serve an APP on --bind HOST:PORT")
     config = _config(parser, args)
     # As `python -m`: the application is looked for in the current directory first.
     if os.getcwd() not in sys.path and "" not in sys.path:

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from platform import python_implementation
 
 from wsgiref_rs import _engine, _versions
+from wsgiref_rs._native import DEFAULTS
 from wsgiref_rs.handlers import SimpleHandler
 
 __version__ = "0.2"
@@ -56,21 +57,22 @@ class WSGIServer(HTTPServer):
 
     application = None
     native_engine = True
-    engine_threads = None  # None: 16 with socketserver.ThreadingMixIn, else 0 (one app call at a time)
+    # None: 16 with socketserver.ThreadingMixIn, else 0 (one application call at a time).
+    engine_threads = None
     # socketserver listens with a backlog of 5, which drops connections under any real load;
     # the engine accepts as fast as they come, so a server's usual backlog (gunicorn 2048,
     # nginx 511) is the right one here.
     request_queue_size = 1024
 
-    # The engine's limits and timeouts (see wsgiref_rs._engine).
-    limit_request_line = 65536
-    limit_request_fields = 100
-    limit_request_field_size = 65536
-    limit_request_body = None
-    keepalive_timeout = 5.0
-    header_timeout = 10.0
-    engine_timeout = 60.0
-    max_connections = None
+    # The engine's limits and timeouts, with its defaults (see wsgiref_rs._engine).
+    limit_request_line = DEFAULTS["limit_request_line"]
+    limit_request_fields = DEFAULTS["limit_request_fields"]
+    limit_request_field_size = DEFAULTS["limit_request_field_size"]
+    limit_request_body = DEFAULTS["limit_request_body"]
+    keepalive_timeout = DEFAULTS["keepalive_timeout"]
+    header_timeout = DEFAULTS["header_timeout"]
+    engine_timeout = DEFAULTS["engine_timeout"]
+    max_connections = None  # None: what the process's descriptor limit allows
     _running_engine = None
 
     def serve_forever(self, poll_interval=0.5):

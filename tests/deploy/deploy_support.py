@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEPLOY", "HERE", "PLACEHOLDER", "ROOT", "Load", "Outcome", "Response", "children", "deploy_env", "is_gone",
-           "recipe", "request", "wait_until"]
+__all__ = ["DEPLOY", "HERE", "PLACEHOLDER", "ROOT", "Load", "Outcome", "Response", "children",
+           "deploy_env", "is_gone", "recipe", "request", "wait_until"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

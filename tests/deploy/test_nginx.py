@@ -6,12 +6,9 @@ the address nginx appends to X-Forwarded-For is neither nginx's own (127.0.0.1, 
 nor the one the client tries to spoof (203.0.113.7): REMOTE_ADDR must be 127.0.0.2.
 """
 
-import threading
-
 import pytest
 from deploy_support import request
-
-from wsgiref_rs.simple_server import make_server
+from serving import start_server
 
 CLIENT = "127.0.0.2"
 SPOOFED = "203.0.113.7"
@@ -111,19 +108,11 @@ def test_nginx_keeps_its_connections_to_wsgiref_rs_open(nginx):
     upstream here, so its REMOTE_PORT is the port of nginx's side of that connection."""
     from deploy_app import app
 
-    server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with start_server(app) as server:
         proxy = nginx(f"127.0.0.1:{server.server_address[1]}")
         ports = []
         for n in range(10):
             answer = through_nginx(proxy, f"/?id={n}")
             assert (answer["id"], answer["REMOTE_ADDR"]) == (str(n), "127.0.0.1")
             ports.append(answer["REMOTE_PORT"])
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
-    assert not thread.is_alive()
     assert len(set(ports)) == 1, ports

@@ -2,8 +2,8 @@
 
 One concept per module: ``config`` (the settings), ``app`` (finding the application),
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
-``runner`` (the engine, and which deployment features it has), ``worker`` (one serving process),
-``supervisor`` (worker processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
+``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
+processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
 """
 
 import os
@@ -12,20 +12,26 @@ import threading
 from wsgiref_rs import __version__
 from wsgiref_rs.server import logs
 from wsgiref_rs.server.app import AppImportError, load_app
-from wsgiref_rs.server.config import Config, ConfigError
+from wsgiref_rs.server.config import DEFAULTS, Config, ConfigError
 from wsgiref_rs.server.environ import base_environ
 from wsgiref_rs.server.pidfile import PidFileError, pidfile
-from wsgiref_rs.server.runner import check_listeners
 from wsgiref_rs.server.sockets import ListenError, open_listeners
+from wsgiref_rs.server.worker import Serving, check_engine
 
 __all__ = ["AppImportError", "ConfigError", "ListenError", "PidFileError", "run", "serve"]
 
 
-def serve(app, *, bind=None, uds=None, fd=None, workers=1, threads=0, backlog=2048,
-          keepalive_timeout=5.0, header_timeout=10.0, limit_request_line=65536,
-          limit_request_fields=100, limit_request_field_size=65536, limit_request_body=None,
-          access_log=True, log_level="info", forwarded_allow_ips="127.0.0.1,::1,unix",
-          root_path="", pid=None, reload=False, graceful_timeout=30.0):
+def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
+          workers=DEFAULTS["workers"], threads=DEFAULTS["threads"], backlog=DEFAULTS["backlog"],
+          keepalive_timeout=DEFAULTS["keepalive_timeout"],
+          header_timeout=DEFAULTS["header_timeout"],
+          limit_request_line=DEFAULTS["limit_request_line"],
+          limit_request_fields=DEFAULTS["limit_request_fields"],
+          limit_request_field_size=DEFAULTS["limit_request_field_size"],
+          limit_request_body=DEFAULTS["limit_request_body"], access_log=DEFAULTS["access_log"],
+          log_level=DEFAULTS["log_level"], forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
+          root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
+          graceful_timeout=DEFAULTS["graceful_timeout"]):
     """Serve the WSGI application ``app`` until SIGTERM or SIGINT (Ctrl-C), then return.
 
     ``app`` is a callable, or an import string: ``"module:app"``, ``"module:create_app()"``
@@ -41,7 +47,8 @@ def serve(app, *, bind=None, uds=None, fd=None, workers=1, threads=0, backlog=20
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
-    ``graceful_timeout``: seconds in-flight requests get to finish on a stop.
+    ``graceful_timeout``: seconds in-flight requests get to finish on a stop. The defaults are
+    ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
 
     Raises ConfigError (a ValueError) for settings that cannot work, AppImportError (an
     ImportError) when the application cannot be loaded, and ListenError or PidFileError
@@ -61,7 +68,6 @@ def serve(app, *, bind=None, uds=None, fd=None, workers=1, threads=0, backlog=20
 def run(config):
     """Serve with a checked :class:`Config` (what :func:`serve` and the command line call)."""
     from wsgiref_rs.server.supervisor import Supervisor
-    from wsgiref_rs.server.worker import Serving
 
     main_thread = threading.current_thread() is threading.main_thread()
     if config.supervised and not main_thread:
@@ -78,7 +84,7 @@ def run(config):
             raise
     listeners = open_listeners(config.addresses, config.backlog)
     try:
-        check_listeners(listeners)
+        check_engine()
         environ = base_environ(listeners, config)
 
         def announce():

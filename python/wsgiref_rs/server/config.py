@@ -1,14 +1,23 @@
 """The production server's settings: one :class:`Config`, checked once, shared by
-``wsgiref_rs.serve()`` and the ``wsgiref-rs`` command line."""
+``wsgiref_rs.serve()`` and the ``wsgiref-rs`` command line.
+
+Each setting's default is defined once: the engine's in the native module
+(``wsgiref_rs._native.DEFAULTS``), the server's own as :class:`Config`'s fields. :data:`DEFAULTS`
+gathers them under the settings' names, which are ``serve()``'s keywords and the command line's
+options (``limit_request_fields``: ``--limit-request-fields``); both take their defaults from it.
+"""
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
-__all__ = ["DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
+from wsgiref_rs._native import DEFAULTS as ENGINE_DEFAULTS
 
-DEFAULT_BIND = "127.0.0.1:8000"
+__all__ = ["DEFAULTS", "DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
+
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_BIND = f"{DEFAULT_HOST}:{DEFAULT_PORT}"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -124,14 +133,14 @@ class Config:
     uds: object = None
     fd: object = None
     workers: int = 1
-    threads: int = 0
+    threads: int = ENGINE_DEFAULTS["threads"]
     backlog: int = 2048
-    keepalive_timeout: float = 5.0
-    header_timeout: float = 10.0
-    limit_request_line: int = 65536
-    limit_request_fields: int = 100
-    limit_request_field_size: int = 65536
-    limit_request_body: object = None
+    keepalive_timeout: float = ENGINE_DEFAULTS["keepalive_timeout"]
+    header_timeout: float = ENGINE_DEFAULTS["header_timeout"]
+    limit_request_line: int = ENGINE_DEFAULTS["limit_request_line"]
+    limit_request_fields: int = ENGINE_DEFAULTS["limit_request_fields"]
+    limit_request_field_size: int = ENGINE_DEFAULTS["limit_request_field_size"]
+    limit_request_body: object = ENGINE_DEFAULTS["limit_request_body"]
     access_log: bool = True
     log_level: str = "info"
     forwarded_allow_ips: object = "127.0.0.1,::1,unix"
@@ -140,8 +149,8 @@ class Config:
     reload: bool = False
     graceful_timeout: float = 30.0
     # Derived by check():
-    addresses: list = field(default_factory=list)
-    trusted: object = None
+    addresses: list = field(default_factory=list, init=False)
+    trusted: object = field(default=None, init=False)
 
     def check(self):
         """Validate every setting (ConfigError names the first bad one); return self."""
@@ -187,6 +196,10 @@ class Config:
     def supervised(self):
         """Whether a supervisor process runs the workers (else the process serves itself)."""
         return self.workers > 1 or self.reload
+
+
+# {setting: its default} for every setting but ``app``, in serve()'s order.
+DEFAULTS = {f.name: f.default for f in fields(Config) if f.init and f.default is not MISSING}
 
 
 def _many(value):

@@ -15,16 +15,9 @@ import socket
 from wsgiref_rs import __version__
 from wsgiref_rs.util import FileWrapper
 
-__all__ = ["SERVER_SOFTWARE", "base_environ", "request_keys"]
+__all__ = ["SERVER_SOFTWARE", "base_environ"]
 
 SERVER_SOFTWARE = f"wsgiref-rs/{__version__}"
-
-# What the engine sets per request before the headers: a header mapping to one of these keys, or
-# to a base environ key, is skipped (as WSGIRequestHandler.get_environ() does).
-_REQUEST_KEYS = frozenset({
-    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
-    "REMOTE_HOST", "REMOTE_ADDR", "CONTENT_TYPE", "CONTENT_LENGTH",
-})
 
 
 def _server_name_and_port(listener):
@@ -52,8 +45,3 @@ def base_environ(listeners, config):
         "wsgi.file_wrapper": FileWrapper,
         "wsgi.url_scheme": "http",
     }
-
-
-def request_keys(environ):
-    """The keys a request header may not overwrite."""
-    return frozenset(environ).union(_REQUEST_KEYS)

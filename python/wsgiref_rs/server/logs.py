@@ -58,7 +58,8 @@ def _timestamp(now):
     sign = "-" if offset < 0 else "+"
     offset = abs(offset) // 60
     return (f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {sign}{offset // 60:02d}{offset % 60:02d}")
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} "
+            f"{sign}{offset // 60:02d}{offset % 60:02d}")
 
 
 def _escape(text):

@@ -25,7 +25,8 @@ class ListenError(OSError):
 
 
 class Listener:
-    """One listening socket, its URL for the startup line, and whether its file is ours to remove."""
+    """One listening socket, its URL for the startup line, and whether its file is ours to
+    remove."""
 
     def __init__(self, sock, unlink=None):
         self.sock = sock

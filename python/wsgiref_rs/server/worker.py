@@ -8,12 +8,42 @@ supervisor otherwise. A worker also stops, gracefully, when its supervisor is go
 import os
 import signal
 
-from wsgiref_rs.server.logs import server_logger
-from wsgiref_rs.server.runner import Runner
+from wsgiref_rs import _engine, _native
+from wsgiref_rs.server.environ import SERVER_SOFTWARE
+from wsgiref_rs.server.logs import access_logger, server_logger
+from wsgiref_rs.server.sockets import ListenError
 
-__all__ = ["Serving"]
+__all__ = ["Serving", "check_engine"]
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# How often the engine's loop asks whether to stop (a stop signal, the supervisor gone).
+POLL_INTERVAL = 0.5
+
+
+def check_engine():
+    """Raise ListenError where the platform has no native engine (Linux and macOS have it)."""
+    if not hasattr(_native, "Engine"):
+        raise ListenError("this platform has no native engine (Linux and macOS have it)")
+
+
+def _engine_for(listeners, app, config, environ):
+    """One engine serving ``app`` on every listener."""
+    first, *others = [listener.fileno() for listener in listeners]
+    return _native.Engine(
+        first, app, environ, SERVER_SOFTWARE,
+        listen_fds=others or None,
+        log=access_logger(config.access_log),
+        request_keys=_engine.request_keys(environ),
+        forwarded_allow_ips=config.trusted,
+        threads=config.threads,
+        keepalive_timeout=config.keepalive_timeout,
+        header_timeout=config.header_timeout,
+        max_connections=_engine._max_connections(None),
+        limit_request_line=config.limit_request_line,
+        limit_request_fields=config.limit_request_fields,
+        limit_request_field_size=config.limit_request_field_size,
+        limit_request_body=config.limit_request_body,
+    )
 
 
 class Serving:
@@ -24,7 +54,7 @@ class Serving:
         self.config = config
         self.environ = environ
         self.supervised = supervised
-        self.runner = None
+        self.engine = None
         self.stops = 0
         # The engine forgets a stop() made before its loop runs: a stop signal is passed on
         # from inside the loop (should_stop), or at once once the loop is known to run.
@@ -62,12 +92,12 @@ class Serving:
             # A second Ctrl-C at the terminal: stop now. (A worker's supervisor escalates
             # with SIGKILL after the graceful timeout, so a worker ignores repeats.)
             server_logger.info("Stopping now (%s again)", name)
-            self.runner.stop()
+            self.engine.stop()
 
     def _send_stop(self):
         if self._looping and not self._stop_sent:
             self._stop_sent = True
-            self.runner.stop(self.config.graceful_timeout)
+            self.engine.stop(graceful_timeout=self.config.graceful_timeout)
 
     def _on_hup(self, signum, frame):
         server_logger.warning("SIGHUP ignored: reloading needs the supervisor "
@@ -85,9 +115,9 @@ class Serving:
 
     def run(self, app, on_ready=None):
         """Build the engine for ``app`` (a WSGI callable) and serve; return once stopped."""
-        self.runner = Runner(self.listeners, app, self.config, self.environ)
+        self.engine = _engine_for(self.listeners, app, self.config, self.environ)
         if self.stops:
             return
         if on_ready is not None:
             on_ready()
-        self.runner.serve(self._should_stop)
+        self.engine.serve_forever(POLL_INTERVAL, self._should_stop)

@@ -1,6 +1,7 @@
-"""Shared pieces of the live-socket server suite: a raw HTTP/1.x client that parses responses
+"""Shared pieces of the engine's live-socket tests: a raw HTTP/1.x client that parses responses
 strictly (framing by Content-Length, chunked or close; HEAD, 1xx, 204 and 304 without a body),
-request builders, server classes and a few WSGI applications.
+request builders, server classes and a few WSGI applications. The servers themselves are
+started by ``serving.start_server`` (tests/serving.py), through the ``serve`` fixture.
 
 Everything here talks to the server through sockets on 127.0.0.1 and through the public API of
 ``wsgiref_rs.simple_server``; nothing depends on how the server is implemented.
@@ -12,13 +13,12 @@ import socketserver
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
+
+from serving import HOST, TIMEOUT
 
 import wsgiref_rs.simple_server as ours
 
-TIMEOUT = 10.0  # the longest any single client operation may take
-HOST = "127.0.0.1"
 SERVER_SOFTWARE = f"WSGIServer/0.2 {platform.python_implementation()}/{sys.version.split()[0]}"
 ERROR_BODY = b"A server error occurred.  Please contact the administrator."
 
@@ -34,66 +34,6 @@ class QuietHandler(ours.WSGIRequestHandler):
 
     def log_message(self, format, *args):
         pass
-
-
-# ----------------------------------------------------------------------------------------------
-# Running servers
-
-
-class Running:
-    """A server serving in a background thread (serve_forever), with its port and its errors."""
-
-    def __init__(self, server, thread, errors):
-        self.server = server
-        self.thread = thread
-        self.errors = errors
-        self.port = server.server_port
-        self.url = f"http://{HOST}:{self.port}"
-        self.stopped = False
-
-    def stop(self, timeout=TIMEOUT):
-        """shutdown() (from this thread, bounded), server_close(), join; raise what went wrong."""
-        if self.stopped:
-            return
-        self.stopped = True
-        problems = []
-        stopper = threading.Thread(target=self.server.shutdown, daemon=True)
-        started = time.monotonic()
-        stopper.start()
-        stopper.join(timeout)
-        if stopper.is_alive():
-            problems.append(f"shutdown() did not return within {timeout} s")
-        self.server.server_close()
-        self.thread.join(max(0.1, timeout - (time.monotonic() - started)))
-        if self.thread.is_alive():
-            problems.append("serve_forever() is still running after shutdown()")
-        problems += [f"serve_forever() raised:\n{e}" for e in self.errors]
-        if problems:
-            raise AssertionError("\n".join(problems))
-
-
-def start_server(app, server_class=None, handler_class=None, module=ours, poll_interval=0.05):
-    """``module.make_server`` on 127.0.0.1 port 0 with ``serve_forever`` in a daemon thread."""
-    kwargs = {}
-    if server_class is not None:
-        kwargs["server_class"] = server_class
-    if handler_class is not None:
-        kwargs["handler_class"] = handler_class
-    server = module.make_server(HOST, 0, app, **kwargs)
-    errors = []
-
-    def run():
-        try:
-            if poll_interval is None:
-                server.serve_forever()
-            else:
-                server.serve_forever(poll_interval=poll_interval)
-        except BaseException:  # noqa: B036 - reported by Running.stop()
-            errors.append(traceback.format_exc())
-
-    thread = threading.Thread(target=run, name=f"serve_forever:{server.server_port}", daemon=True)
-    thread.start()
-    return Running(server, thread, errors)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -142,6 +82,13 @@ def chunked(pieces, trailers=(), extensions=False):
     out += [t.encode("latin-1") + b"\r\n" for t in trailers]
     out.append(b"\r\n")
     return b"".join(out)
+
+
+def chunked_request(target, pieces, method="POST", **options):
+    """A request whose body is ``pieces``, chunked (``options``: chunked()'s, trailers and
+    extensions)."""
+    return request(method, target, headers=["Transfer-Encoding: chunked"],
+                   body=chunked(pieces, **options))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,16 +1,16 @@
-"""Fixtures of the live-socket server suite (helpers are in live_http.py beside this file).
+"""Fixtures of the engine's tests (their helpers are in live_http.py beside this file).
 
-``serve(app, server_class=..., handler_class=..., module=...)`` starts ``make_server`` on
-127.0.0.1 port 0 with ``serve_forever()`` in a thread and returns a ``live_http.Running``; at
-the end of the test every server it started is stopped with ``shutdown()`` (bounded),
-``server_close()`` and a bounded join, and the test fails if any of that hung or if
-``serve_forever()`` raised.
+``serve(app, server_class=..., handler_class=..., module=..., **attributes)`` starts
+``make_server`` on 127.0.0.1 port 0 with ``serve_forever()`` in a thread
+(``serving.start_server``) and returns a ``serving.Running``; at the end of the test every
+server it started is stopped with ``shutdown()`` (bounded), ``server_close()`` and a bounded
+join, and the test fails if any of that hung or if ``serve_forever()`` raised.
 """
 
 
 import debian
 import pytest
-from live_http import start_server
+from serving import start_server
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from live_http import (
     TIMEOUT,
     Client,
     Recorder,
-    chunked,
+    chunked_request,
     path_app,
     refused,
     request,
-    start_server,
 )
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 
@@ -144,9 +144,9 @@ def echo_length(environ, start_response):
     return [length.encode() + b":" + body]
 
 
-@pytest.mark.parametrize(
-    "fields", [["Content-Length: 5, 5"], ["Content-Length: 5,5,5"], ["Content-Length: 5", "Content-Length: 5"]]
-)
+@pytest.mark.parametrize("fields", [
+    ["Content-Length: 5, 5"], ["Content-Length: 5,5,5"], ["Content-Length: 5", "Content-Length: 5"],
+])
 def test_a_content_length_list_of_one_value_gives_the_app_that_value(serve, fields):
     raw = request("POST", "/", headers=fields + ["Connection: close"], body=b"hello")
     r, environs = answer(serve, raw, app=echo_length)
@@ -172,10 +172,8 @@ def echo_all(environ, start_response):
 
 BODIES = {
     "content-length": request("POST", "/", body=b"x" * 11),
-    "chunked": request("POST", "/", headers=["Transfer-Encoding: chunked"], body=chunked([b"x" * 11])),
-    "chunked-in-pieces": request(
-        "POST", "/", headers=["Transfer-Encoding: chunked"], body=chunked([b"x" * 6, b"x" * 5])
-    ),
+    "chunked": chunked_request("/", [b"x" * 11]),
+    "chunked-in-pieces": chunked_request("/", [b"x" * 6, b"x" * 5]),
 }
 
 
@@ -203,6 +201,6 @@ def test_a_chunked_body_that_passes_the_limit_while_the_app_reads_is_413(serve):
 
 
 def test_a_chunked_body_within_the_limit_is_served(serve):
-    raw = request("POST", "/", headers=["Transfer-Encoding: chunked"], body=chunked([b"x" * 5, b"y" * 5]))
+    raw = chunked_request("/", [b"x" * 5, b"y" * 5])
     r, _ = answer(serve, raw, app=echo_all, server_class=LimitedServer)
     assert r.status == 200 and r.body == b"10"

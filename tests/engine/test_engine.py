@@ -5,7 +5,6 @@ behaviour (keep-alive, pipelining, bodies, framing, errors, shutdown) and that t
 builds is the standard library's.
 """
 
-import contextlib
 import re
 import socket
 import threading
@@ -13,10 +12,9 @@ import time
 import wsgiref.simple_server as std
 
 import pytest
+from serving import TIMEOUT, start_server
 
 import wsgiref_rs.simple_server as ours
-
-TIMEOUT = 10
 
 
 class Quiet(ours.WSGIRequestHandler):
@@ -29,23 +27,11 @@ class StdQuiet(std.WSGIRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serving(app, module=ours, handler_class=None, server_class=None, **attributes):
-    """A server on an ephemeral port serving in a thread, with `attributes` set on it first."""
-    handler_class = handler_class or (Quiet if module is ours else StdQuiet)
-    server_class = server_class or module.WSGIServer
-    server = module.make_server("127.0.0.1", 0, app, server_class=server_class, handler_class=handler_class)
-    for name, value in attributes.items():
-        setattr(server, name, value)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
+def serving(app, module=ours, **kwargs):
+    """``start_server`` with a handler that logs nothing unless one is given: ``with`` it for the
+    server, serving in a thread."""
+    kwargs.setdefault("handler_class", Quiet if module is ours else StdQuiet)
+    return start_server(app, module=module, **kwargs)
 
 
 def exchange(port, raw, until_close=False, until=None):
@@ -68,6 +54,19 @@ def exchange(port, raw, until_close=False, until=None):
             if not data:
                 return b"".join(chunks)
             chunks.append(data)
+
+
+def at_once(port, count, raw=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"):
+    """``count`` clients sending ``raw`` at the same time, each on a connection of its own: what
+    each got back (one read), in the order they got it."""
+    replies = []
+    clients = [threading.Thread(target=lambda: replies.append(exchange(port, raw)))
+               for _ in range(count)]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(TIMEOUT)
+    return replies
 
 
 def responses(data):
@@ -93,7 +92,9 @@ def echo(environ, start_response):
 
 def test_engine_runs_for_the_default_classes():
     with serving(echo) as server:
-        assert server._running_engine is not None or time.sleep(0.2) or server._running_engine is not None
+        if server._running_engine is None:
+            time.sleep(0.2)  # serve_forever() may not have started yet
+        assert server._running_engine is not None
         reply = exchange(server.server_port, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
 
@@ -255,7 +256,9 @@ def test_pipelined_answers_come_before_the_refusal_of_a_malformed_request():
     with serving(echo) as server:
         reply = exchange(
             server.server_port,
-            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nNOT A REQUEST\r\n\r\n",
+            b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+            b"NOT A REQUEST\r\n\r\n",
             until_close=True,
         )
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -282,7 +285,8 @@ def test_many_connections_served_in_one_round_each_get_their_own_answer():
 
 
 def test_chunked_request_body_is_dechunked():
-    raw = b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    raw = (b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
     with serving(echo) as server:
         reply = exchange(server.server_port, raw)
     assert reply.endswith(b"POST /c abcde")
@@ -293,7 +297,8 @@ def test_chunked_request_body_is_dechunked():
     [
         b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+        b"0\r\n\r\n",
         b"NOT A REQUEST\r\n\r\n",
     ],
 )
@@ -309,13 +314,15 @@ def test_malformed_requests_get_400_close_and_never_reach_the_app(raw):
         assert reply.startswith(b"HTTP/1.1 400 "), reply
         assert b"Connection: close" in reply
         # The server goes on serving.
-        assert exchange(server.server_port, b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n").endswith(b"GET /ok ")
+        ok = exchange(server.server_port, b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert ok.endswith(b"GET /ok ")
     assert called == [1]
 
 
 def test_request_line_too_long_is_414():
     with serving(echo) as server:
-        reply = exchange(server.server_port, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", until_close=True)
+        raw = b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n"
+        reply = exchange(server.server_port, raw, until_close=True)
     assert reply.startswith(b"HTTP/1.1 414 ")
 
 
@@ -327,8 +334,9 @@ def test_generator_is_chunked_and_head_has_no_body():
         yield b"two"
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"0\r\n\r\n")
-        head = exchange(server.server_port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"\r\n\r\n")
+        port = server.server_port
+        reply = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"0\r\n\r\n")
+        head = exchange(port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", until=b"\r\n\r\n")
     assert b"Transfer-Encoding: chunked" in reply
     assert reply.endswith(b"\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n")
     assert head.endswith(b"\r\n\r\n") and b"one" not in head
@@ -352,7 +360,8 @@ def test_app_error_gives_the_stdlib_500_page_and_a_traceback(capfd):
 
     with serving(app) as server:
         reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 500")
+        again = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert again.startswith(b"HTTP/1.1 500")
     assert reply.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert reply.endswith(b"\r\n\r\nA server error occurred.  Please contact the administrator.")
     err = capfd.readouterr().err
@@ -421,17 +430,9 @@ def test_threading_mixin_server_overlaps_blocking_apps():
         start_response("200 OK", [])
         return [repr(environ["wsgi.multithread"]).encode()]
 
-    replies = []
     with serving(app, server_class=Threaded) as server:
         started = time.monotonic()
-        clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
-            for _ in range(8)
-        ]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join(TIMEOUT)
+        replies = at_once(server.server_port, 8)
         elapsed = time.monotonic() - started
     assert len(replies) == 8 and all(r.endswith(b"\r\n\r\nTrue") for r in replies), replies
     assert elapsed < 8 * 0.3 / 2, elapsed
@@ -452,22 +453,15 @@ def test_plain_server_calls_the_app_one_at_a_time():
         return [repr(environ["wsgi.multithread"]).encode()]
 
     with serving(app) as server:
-        replies = []
-        clients = [
-            threading.Thread(target=lambda: replies.append(exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")))
-            for _ in range(4)
-        ]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join(TIMEOUT)
+        replies = at_once(server.server_port, 4)
     assert most[0] == 1 and len(replies) == 4 and all(r.endswith(b"False") for r in replies)
 
 
 def test_expect_100_continue_is_answered_when_the_app_reads():
     with serving(echo) as server:
         with socket.create_connection(("127.0.0.1", server.server_port), timeout=TIMEOUT) as s:
-            s.sendall(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            s.sendall(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
             assert s.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
             s.sendall(b"hello")
             data = b""
@@ -494,7 +488,76 @@ def test_access_log_line_is_the_stdlibs(capfd):
     with serving(echo, handler_class=ours.WSGIRequestHandler) as server:
         exchange(server.server_port, b"GET /logged?q=1 HTTP/1.1\r\nHost: x\r\n\r\n")
     err = capfd.readouterr().err
-    assert re.search(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] "GET /logged\?q=1 HTTP/1\.1" 200 12$', err, re.M), err
+    line = (r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] '
+            r'"GET /logged\?q=1 HTTP/1\.1" 200 12$')
+    assert re.search(line, err, re.M), err
+
+
+
+class _Silenced(ours.WSGIRequestHandler):
+    """Handlers whose log_message or log_request does nothing, as users silence wsgiref."""
+
+
+def _pass(self, *args):
+    pass
+
+
+def _bare_return(self, *args):
+    return
+
+
+def _return_none(self, *args):
+    return None
+
+
+def _docstring(self, *args):
+    """Silenced."""
+
+
+def _ellipsis(self, *args): ...
+
+
+def _docstring_and_pass(self, *args):
+    """Silenced."""
+    pass
+
+
+def _return_constant(self, *args):
+    return 1
+
+
+def _prints(self, format, *args):
+    print(format % args)
+
+
+def _calls_super(self, format, *args):
+    ours.WSGIRequestHandler.log_message(self, format, *args)
+
+
+def _assigns(self, *args):
+    unused = 1  # noqa: F841 - a body that does something (assigns), yet nothing visible
+
+
+@pytest.mark.parametrize("method", ["log_message", "log_request"])
+@pytest.mark.parametrize("body, silenced", [
+    (_pass, True), (_bare_return, True), (_return_none, True), (_docstring, True),
+    (_ellipsis, True), (_docstring_and_pass, True), (_return_constant, True),
+    (lambda self, *args: None, True),
+    (_prints, False), (_calls_super, False), (_assigns, False),
+])
+def test_a_handler_that_silences_logging_gives_the_engine_no_access_logger(method, body, silenced):
+    """A log method whose body only returns a constant writes nothing: the engine then calls no
+    Python for the access line (log=None); any other body is called for each request."""
+    from wsgiref_rs import _engine
+
+    handler_class = type("Handler", (_Silenced,), {method: body})
+    server = ours.WSGIServer(("127.0.0.1", 0), handler_class)
+    try:
+        logger = _engine._access_logger(server, handler_class)
+    finally:
+        server.server_close()
+    assert (logger is None) is silenced
+    assert _engine._access_logger(server, ours.WSGIRequestHandler) is not None
 
 
 SIGNAL_SCRIPT = r"""
@@ -516,7 +579,8 @@ def test_signal_handlers_run_and_ctrl_c_stops_serve_forever():
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", SIGNAL_SCRIPT], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", SIGNAL_SCRIPT], stdout=subprocess.PIPE,
+                            text=True)
     try:
         port = int(proc.stdout.readline())
         assert exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 200 OK")
@@ -570,9 +634,14 @@ def test_file_wrapper_response_goes_out_whole(tmp_path):
     "attr, value, raw, status",
     [
         ("limit_request_line", 100, b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n\r\n", b"414"),
-        ("limit_request_fields", 3, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5)) + b"\r\n", b"431"),
-        ("limit_request_field_size", 200, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n", b"431"),
-        ("limit_request_body", 10, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", b"413"),
+        ("limit_request_fields", 3,
+         b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(5))
+         + b"\r\n",
+         b"431"),
+        ("limit_request_field_size", 200,
+         b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 300 + b"\r\n\r\n", b"431"),
+        ("limit_request_body", 10,
+         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", b"413"),
     ],
 )
 def test_limits_are_server_attributes(attr, value, raw, status):
@@ -608,8 +677,9 @@ def test_handle_request_serves_one_request_and_times_out_like_socketserver():
         server.handle_request()
         assert timeouts == [True] and time.monotonic() - started < 2
         replies = []
+        raw = b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
         client = threading.Thread(
-            target=lambda: replies.append(exchange(server.server_port, b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n", until_close=True))
+            target=lambda: replies.append(exchange(server.server_port, raw, until_close=True))
         )
         client.start()
         server.handle_request()
@@ -660,7 +730,8 @@ def test_underscore_header_names_are_dropped_unless_allowed(allow):
         return [repr(sorted(k for k in environ if k.startswith("HTTP_X"))).encode()]
 
     with serving(app, handler_class=Handler) as server:
-        reply = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\nX_Spoof: 1\r\nX-Real: 2\r\n\r\n")
+        raw = b"GET / HTTP/1.1\r\nHost: x\r\nX_Spoof: 1\r\nX-Real: 2\r\n\r\n"
+        reply = exchange(server.server_port, raw)
     expected = ["HTTP_X_REAL", "HTTP_X_SPOOF"] if allow else ["HTTP_X_REAL"]
     assert reply.startswith(b"HTTP/1.1 200 OK")  # the engine answered, not the stdlib's design
     assert reply.endswith(repr(expected).encode())
@@ -673,7 +744,8 @@ def test_readline_at_the_end_of_a_body_does_not_wait_for_the_next_request():
         return [repr(lines).encode()]
 
     body = b"line one\nline two\r\nthird"
-    raw = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body) + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    raw = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+           + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     with serving(app) as server:
         reply = exchange(server.server_port, raw, until=b"[]")
     assert b"[b'line one\\n', b'line two\\r\\n', b'third']" in reply
@@ -692,7 +764,8 @@ def test_malformed_chunked_body_gets_400_without_the_app_and_an_error_mid_body_i
         raise RuntimeError("mid-body")
 
     with serving(app) as server:
-        reply = exchange(server.server_port, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", until_close=True)
+        raw = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+        reply = exchange(server.server_port, raw, until_close=True)
     assert reply.startswith(b"HTTP/1.1 400 ") and called == []
     with serving(failing) as server:
         cut = exchange(server.server_port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", until_close=True)
@@ -704,21 +777,22 @@ def test_engine_records_go_to_python_logging_under_wsgiref_rs(caplog):
     caplog.set_level("INFO", logger="wsgiref_rs")
     with serving(echo, max_connections=1, header_timeout=0.3) as server:
         port = server.server_port
-        assert exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n", until_close=True).startswith(
-            b"HTTP/1.1 400"
-        )
+        bad = b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n"
+        assert exchange(port, bad, until_close=True).startswith(b"HTTP/1.1 400")
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as slow:
             slow.sendall(b"GET / HT")  # an unfinished head holds the one connection allowed
             time.sleep(0.1)
             with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as extra:
                 assert extra.recv(100) == b""  # closed at once
             assert slow.recv(100) == b""  # closed by the header timeout (swept every second)
-    records = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("wsgiref_rs")]
+    records = [(r.name, r.levelname, r.getMessage())
+               for r in caplog.records if r.name.startswith("wsgiref_rs")]
     assert all(name.startswith("wsgiref_rs.engine.") for name, _, _ in records), records
     messages = "\n".join(f"{level} {message}" for _, level, message in records)
     assert re.search(r"INFO refused a request from 127\.0\.0\.1:\d+: 400 ", messages), messages
     assert "WARNING max_connections (1) reached" in messages, messages
-    assert re.search(r"INFO closed the connection from 127\.0\.0\.1:\d+: its request head took longer", messages), messages
+    timed_out = r"INFO closed the connection from 127\.0\.0\.1:\d+: its request head took longer"
+    assert re.search(timed_out, messages), messages
 
 
 START_RESPONSE_CASES = {
@@ -781,6 +855,31 @@ def test_start_response_accepts_and_refuses_what_the_stdlib_does(case, capfd):
         assert outcomes[1] == (b"", outcomes[0][1]) and outcomes[0][1]
     else:
         assert outcomes[1] == DOCUMENTED.get(case, outcomes[0])
+
+
+def test_request_keys_are_what_get_environ_adds_before_the_headers():
+    """The engine skips a header that would overwrite one of these keys, as get_environ() does:
+    they must be the keys it sets itself (REMOTE_HOST from an overridden address_string)."""
+    import email.message
+
+    from wsgiref_rs import _engine
+
+    class Handler(ours.WSGIRequestHandler):
+        def __init__(self):  # no socket: only what get_environ() reads
+            self.server = type("Server", (), {"base_environ": {"BASE": ""}})()
+            self.request_version, self.command, self.path = "HTTP/1.1", "POST", "/p?q"
+            self.client_address = ("127.0.0.1", 1234)
+            self.headers = email.message.Message()
+            self.headers["Content-Length"] = "0"
+
+        def address_string(self):
+            return "client.example"
+
+    added = set(Handler().get_environ()) - {"BASE"}
+    if "REMOTE_HOST" not in added:  # Python 3.13 sets it no more
+        added.add("REMOTE_HOST")
+    assert _engine.REQUEST_KEYS == added
+    assert _engine.request_keys({"BASE": ""}) == added | {"BASE"}
 
 
 def test_max_connections_defaults_to_what_the_descriptor_limit_allows():

@@ -37,22 +37,21 @@ def assert_ok(response, body):
 # Content-Length
 
 
-def test_content_length_from_the_app_is_kept(serve):
-    server = serve(parts_app)
+def assert_framed_by_length(port, body):
+    """In HTTP/1.0 and 1.1 alike, ``body`` comes with its Content-Length and is not chunked."""
     for version in ("HTTP/1.0", "HTTP/1.1"):
-        r = get(server.port, version=version)
-        assert_ok(r, b"hello")
-        assert r.get_all("Content-Length") == ["5"]
+        r = get(port, version=version)
+        assert_ok(r, body)
+        assert r.get_all("Content-Length") == [str(len(body))]
         assert not r.has("Transfer-Encoding")
+
+
+def test_content_length_from_the_app_is_kept(serve):
+    assert_framed_by_length(serve(parts_app).port, b"hello")
 
 
 def test_content_length_computed_for_a_one_item_list(serve):
-    server = serve(hello_app)
-    for version in ("HTTP/1.0", "HTTP/1.1"):
-        r = get(server.port, version=version)
-        assert_ok(r, b"Hello world!\n")
-        assert r.get_all("Content-Length") == ["13"]
-        assert not r.has("Transfer-Encoding")
+    assert_framed_by_length(serve(hello_app).port, b"Hello world!\n")
 
 
 def test_empty_result_gets_content_length_zero(serve):

@@ -14,7 +14,8 @@ import wsgiref.validate as std_validate
 
 import pytest
 import requests
-from live_http import TIMEOUT, QuietHandler, start_server
+from live_http import TIMEOUT, QuietHandler
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 import wsgiref_rs.validate as ours_validate

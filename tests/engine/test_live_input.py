@@ -5,7 +5,16 @@
 
 import threading
 
-from live_http import TIMEOUT, Client, Recorder, chunked, echo_app, path_app, request
+from live_http import (
+    TIMEOUT,
+    Client,
+    Recorder,
+    chunked,
+    chunked_request,
+    echo_app,
+    path_app,
+    request,
+)
 
 BODY = b"line one\nline two\r\nthird line without end"
 
@@ -160,15 +169,8 @@ def test_chunked_body_is_dechunked_and_terminated(serve):
     server = serve(recorder)
     pieces = [b"Hello", b", ", b"chunked", b" " * 300, b"world" * 1000]
     with Client(server.port) as c:
-        c.send(
-            request(
-                "POST",
-                "/up",
-                headers=["Transfer-Encoding: chunked"],
-                body=chunked(pieces, trailers=["X-Trailer: t"], extensions=True),
-            )
-            + request("GET", "/next")
-        )
+        c.send(chunked_request("/up", pieces, trailers=["X-Trailer: t"], extensions=True)
+               + request("GET", "/next"))
         r = c.read_response()
         assert r.status == 200 and r.body == b"POST /up " + b"".join(pieces)
         assert c.read_response().body == b"GET /next "
@@ -194,15 +196,8 @@ def test_chunked_body_read_line_by_line(serve):
 
     server = serve(switch(script))
     with Client(server.port) as c:
-        c.send(
-            request(
-                "POST",
-                "/read",
-                headers=["Transfer-Encoding: chunked"],
-                body=chunked([b"ab\ncd", b"ef\ngh", b"\n", b"tail"]),
-            )
-            + request("GET", "/after")
-        )
+        c.send(chunked_request("/read", [b"ab\ncd", b"ef\ngh", b"\n", b"tail"])
+               + request("GET", "/after"))
         r = c.read_response()
         assert r.body.decode() == repr([b"ab\n", b"cde", [b"f\n", b"gh\n", b"tail"], b""])
         assert c.read_response().body == b"b''"

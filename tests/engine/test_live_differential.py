@@ -15,7 +15,8 @@ import sys
 import wsgiref.simple_server as std
 
 import pytest
-from live_http import Client, request, start_server
+from live_http import Client, exchange, request
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 
@@ -118,18 +119,13 @@ def outcome(module, raw):
     environs = []
 
     def recording(environ, start_response):
-        environs.append(normalized_environ(environ, running.port))
+        environs.append(normalized_environ(environ, server.server_port))
         return app(environ, start_response)
 
-    running = start_server(recording, module=module)
-    try:
-        with Client(running.port) as c:
-            c.send(raw)
-            r = c.final_response()
-        assert r is not None, "no response"
-        assert r.complete
-    finally:
-        running.stop()
+    with start_server(recording, module=module) as server:
+        r = exchange(server.server_port, raw)[0]
+    assert r is not None, "no response"
+    assert r.complete
     headers = [(n.lower(), v) for n, v in r.headers if n.lower() not in FRAMING]
     return {
         "status": (r.status, r.reason),
@@ -168,14 +164,10 @@ def test_raw_non_ascii_target_is_refused_where_the_stdlib_accepts_it(capfd):
         calls.append(environ)
         return app(environ, start_response)
 
-    running = start_server(counting, module=ours)
-    try:
-        with Client(running.port) as c:
-            c.send(raw)
-            r = c.final_response()
-            assert r is not None and r.status == 400
-            assert c.wait_closed() == "eof"
-    finally:
-        running.stop()
+    with start_server(counting, module=ours) as server, Client(server.server_port) as c:
+        c.send(raw)
+        r = c.final_response()
+        assert r is not None and r.status == 400
+        assert c.wait_closed() == "eof"
     assert calls == []
     capfd.readouterr()

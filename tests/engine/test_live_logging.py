@@ -8,7 +8,8 @@ import time
 import wsgiref.simple_server as std
 
 import pytest
-from live_http import Client, get, request, start_server
+from live_http import Client, get, request
+from serving import start_server
 
 import wsgiref_rs.simple_server as ours
 

@@ -191,7 +191,8 @@ def test_every_listen_fd_is_served_by_the_same_loop(tcp_listener, unix_listener)
 
     with socket.create_server(("127.0.0.1", 0)) as second_tcp:
         with serving(app, [tcp_listener, unix_listener, second_tcp]):
-            addresses = [environ_of(s)["REMOTE_ADDR"] for s in (tcp_listener, unix_listener, second_tcp)]
+            listeners = (tcp_listener, unix_listener, second_tcp)
+            addresses = [environ_of(s)["REMOTE_ADDR"] for s in listeners]
             # And again in another order, each connection kept open meanwhile.
             clients = [connect(s) for s in (second_tcp, unix_listener, tcp_listener)]
             for client in clients:
@@ -234,7 +235,9 @@ def test_what_is_no_listening_stream_socket_is_refused(tmp_path, tcp_listener):
 SPOOF = b"X-Forwarded-For: 6.6.6.6, 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"
 
 
-@pytest.mark.parametrize("allow", [["127.0.0.1"], ["10.0.0.0/8", "127.0.0.0/8"], ["*"], "::1, 127.0.0.1"])
+@pytest.mark.parametrize(
+    "allow", [["127.0.0.1"], ["10.0.0.0/8", "127.0.0.0/8"], ["*"], "::1, 127.0.0.1"]
+)
 def test_trusted_peer_sets_remote_addr_and_scheme(tcp_listener, allow):
     with serving(environ_app, [tcp_listener], forwarded_allow_ips=allow):
         env = environ_of(tcp_listener, SPOOF)
@@ -260,8 +263,10 @@ def test_untrusted_peer_cannot_spoof_remote_addr_or_scheme(tcp_listener, allow):
 
 def test_forwarded_header_is_used_without_x_forwarded_for(tcp_listener):
     with serving(environ_app, [tcp_listener], forwarded_allow_ips=["127.0.0.1"]):
-        env = environ_of(tcp_listener, b'Forwarded: for=6.6.6.6, for="[2001:db8::7]:4711";proto=https\r\n')
-        both = environ_of(tcp_listener, b"Forwarded: for=6.6.6.6\r\nX-Forwarded-For: 203.0.113.9\r\n")
+        env = environ_of(tcp_listener,
+                         b'Forwarded: for=6.6.6.6, for="[2001:db8::7]:4711";proto=https\r\n')
+        both = environ_of(tcp_listener,
+                          b"Forwarded: for=6.6.6.6\r\nX-Forwarded-For: 203.0.113.9\r\n")
         proto_http = environ_of(tcp_listener, b"X-Forwarded-Proto: http\r\n")
     assert env["REMOTE_ADDR"] == "2001:db8::7" and env["wsgi.url_scheme"] == "https"
     assert both["REMOTE_ADDR"] == "203.0.113.9"
@@ -298,7 +303,9 @@ def test_access_log_names_the_forwarded_client(unix_listener):
         (5, TypeError, "not iterable"),
     ],
 )
-def test_bad_forwarded_allow_ips_are_refused_when_the_engine_is_made(tcp_listener, allow, error, message):
+def test_bad_forwarded_allow_ips_are_refused_when_the_engine_is_made(
+    tcp_listener, allow, error, message
+):
     with pytest.raises(error, match=message):
         make_engine(environ_app, [tcp_listener], forwarded_allow_ips=allow)
 
@@ -311,7 +318,8 @@ def slow_app(started, delay=0.5):
             started.set()
             time.sleep(delay)
         body = b"done " + environ["PATH_INFO"].encode()
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body)))])
         return [body]
 
     return app

@@ -54,7 +54,8 @@ DJANGO_SCRIPT = textwrap.dedent(
     ours = sys.argv[1] == "ours"
     assert (wsgiref.simple_server is wsgiref_rs.simple_server) == ours
     assert issubclass(basehttp.WSGIServer, wsgiref_rs.simple_server.WSGIServer) == ours
-    assert issubclass(basehttp.WSGIRequestHandler, wsgiref_rs.simple_server.WSGIRequestHandler) == ours
+    handler_class = wsgiref_rs.simple_server.WSGIRequestHandler
+    assert issubclass(basehttp.WSGIRequestHandler, handler_class) == ours
     try:
         basehttp.run("127.0.0.1", 0, get_wsgi_application(), threading=True,
                      on_bind=lambda port: print("PORT", port, flush=True))

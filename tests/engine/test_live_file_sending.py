@@ -88,7 +88,9 @@ def test_a_stalled_download_holds_up_no_other_client(serve, data_file):
     assert count == SIZE and got == digest
 
 
-@pytest.mark.parametrize("server_class", [ours.WSGIServer, ThreadingWSGIServer], ids=["plain", "threads"])
+@pytest.mark.parametrize(
+    "server_class", [ours.WSGIServer, ThreadingWSGIServer], ids=["plain", "threads"]
+)
 def test_concurrent_downloads_and_requests_pipelined_behind_them(serve, data_file, server_class):
     path, digest = data_file
     app = FileApp(path)

@@ -36,9 +36,20 @@ def timed_shutdown(server):
 
 
 def serving(server, **kwargs):
+    """serve_forever() in a thread, by hand: these tests are about serve_forever() and
+    shutdown() themselves (serving.start_server is for the tests that only need a server)."""
     thread = threading.Thread(target=server.serve_forever, kwargs=kwargs, daemon=True)
     thread.start()
     return thread
+
+
+def assert_prompt_shutdown(server, thread):
+    """shutdown() returns within 1.5 s (the default poll interval is 0.5 s), and so does
+    serve_forever()."""
+    elapsed = timed_shutdown(server)
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert elapsed < 1.5, f"shutdown() took {elapsed:.2f} s"
 
 
 def assert_refused(port):
@@ -57,10 +68,7 @@ def test_shutdown_from_another_thread_is_prompt(server_class):
     try:
         thread = serving(server)  # the default poll_interval (0.5 s)
         assert get(server.server_port, "/x").body == b"/x"
-        elapsed = timed_shutdown(server)
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
-        assert elapsed < 1.5, f"shutdown() took {elapsed:.2f} s"
+        assert_prompt_shutdown(server, thread)
     finally:
         server.server_close()
     assert_refused(server.server_port)
@@ -73,10 +81,7 @@ def test_shutdown_with_an_idle_keep_alive_connection_is_prompt():
         with Client(server.server_port) as c:
             c.send(request("GET", "/open"))
             assert c.read_response().body == b"/open"
-            elapsed = timed_shutdown(server)
-            thread.join(TIMEOUT)
-            assert not thread.is_alive()
-            assert elapsed < 1.5, f"shutdown() took {elapsed:.2f} s"
+            assert_prompt_shutdown(server, thread)
     finally:
         server.server_close()
 

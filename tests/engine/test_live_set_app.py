@@ -147,7 +147,8 @@ class PropertyApplication(ours.WSGIServer):
 
 def test_an_application_property_is_read_for_each_request(serve):
     PropertyApplication.reads = 0
-    running = serve(answering("unused"), server_class=PropertyApplication, handler_class=QuietHandler)
+    running = serve(answering("unused"), server_class=PropertyApplication,
+                    handler_class=QuietHandler)
     seen = bodies_on_one_connection(running.port, 2)
     assert native(running)
     assert seen == [f"read {PropertyApplication.reads - 1}", f"read {PropertyApplication.reads}"]
