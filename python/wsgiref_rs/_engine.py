@@ -122,20 +122,6 @@ def _threads(server):
     return max(0, int(threads))
 
 
-# What WSGIRequestHandler.get_environ() adds to the server's base_environ before the headers: a
-# header that maps to one of these keys (or to a base_environ key) is skipped, as there. The
-# production server's engine keeps the same rule.
-REQUEST_KEYS = frozenset({
-    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING",
-    "REMOTE_HOST", "REMOTE_ADDR", "CONTENT_TYPE", "CONTENT_LENGTH",
-})
-
-
-def request_keys(base_environ):
-    """The environ keys no request header may set: ``base_environ``'s and REQUEST_KEYS."""
-    return frozenset(base_environ).union(REQUEST_KEYS)
-
-
 def _base_environ(server, handler_class, server_handler, threaded):
     """The keys every request shares, as ServerHandler.setup_environ() and
     WSGIRequestHandler.get_environ() would set them."""
@@ -224,7 +210,6 @@ def engine_for(server, handler_base, server_base, server_handler):
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),
-        request_keys=request_keys(server.base_environ),
         limit_request_line=server.limit_request_line,
         limit_request_fields=server.limit_request_fields,
         limit_request_field_size=server.limit_request_field_size,

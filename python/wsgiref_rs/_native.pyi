@@ -11,6 +11,7 @@ from typing_extensions import disjoint_base
 
 __all__ = [
     "DEFAULTS",
+    "REQUEST_KEYS",
     "__version__",
     "guess_scheme",
     "application_uri",
@@ -30,6 +31,7 @@ __all__ = [
 __version__: str
 # Each engine setting's default, under the setting's name (the Engine keyword's).
 DEFAULTS: dict[str, float | int | None]
+REQUEST_KEYS: frozenset[str]
 
 # --- util (src/util/) ------------------------------------------------------
 

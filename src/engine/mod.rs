@@ -50,6 +50,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<wsgi::callables::Input>()?;
         m.add_class::<wsgi::callables::StartResponse>()?;
         m.add_class::<wsgi::callables::Write>()?;
+        m.add(
+            "REQUEST_KEYS",
+            pyo3::types::PyFrozenSet::new(m.py(), wsgi::environ::REQUEST_KEYS)?,
+        )?;
     }
     Ok(())
 }

@@ -22,26 +22,9 @@ use crate::engine::net::io::{wait_any_readable, Deadline};
 use crate::engine::net::listener::{self, Family, Listener};
 use crate::engine::pool::BatchScheduling;
 use crate::engine::stop::StopSignal;
+use crate::engine::wsgi::environ;
 use crate::engine::wsgi::request::{self, refuse};
 use crate::engine::wsgi::settings::{AppSource, Settings};
-
-/// The keys `WSGIRequestHandler.get_environ()` sets before the headers, with the default
-/// `WSGIServer.base_environ`: a header that maps to one of them is skipped.
-const REQUEST_KEYS: [&str; 13] = [
-    "SERVER_NAME",
-    "GATEWAY_INTERFACE",
-    "SERVER_PORT",
-    "REMOTE_HOST",
-    "CONTENT_LENGTH",
-    "SCRIPT_NAME",
-    "SERVER_PROTOCOL",
-    "SERVER_SOFTWARE",
-    "REQUEST_METHOD",
-    "PATH_INFO",
-    "QUERY_STRING",
-    "REMOTE_ADDR",
-    "CONTENT_TYPE",
-];
 
 /// The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain).
 #[pyclass(module = "wsgiref_rs._native")]
@@ -147,7 +130,11 @@ impl Engine {
     ) -> PyResult<Self> {
         let request_keys = match request_keys {
             Some(keys) => keys,
-            None => PyFrozenSet::new(py, REQUEST_KEYS)?.into_any().unbind(),
+            None => {
+                let keys = PyFrozenSet::new(py, environ::REQUEST_KEYS)?;
+                keys.call_method1("union", (base_environ.bind(py),))?
+                    .unbind()
+            }
         };
         let limits = Limits {
             limit_request_line,

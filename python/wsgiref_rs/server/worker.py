@@ -33,7 +33,6 @@ def _engine_for(listeners, app, config, environ):
         first, app, environ, SERVER_SOFTWARE,
         listen_fds=others or None,
         log=access_logger(config.access_log),
-        request_keys=_engine.request_keys(environ),
         forwarded_allow_ips=config.trusted,
         threads=config.threads,
         keepalive_timeout=config.keepalive_timeout,

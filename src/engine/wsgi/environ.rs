@@ -15,6 +15,21 @@ use crate::engine::http::forwarded::{Forwarded, Scheme};
 use crate::engine::http::parse::{BodyFraming, RequestHead, Version};
 use crate::engine::net::peer::PeerEnviron;
 
+/// The keys `WSGIRequestHandler.get_environ()` sets before it adds the headers: a header that
+/// maps to one of them (or to a key of the server's base environ) is skipped, as there. Python
+/// reads them as `wsgiref_rs._native.REQUEST_KEYS`.
+pub const REQUEST_KEYS: [&str; 9] = [
+    "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE",
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REMOTE_HOST",
+    "REMOTE_ADDR",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+];
+
 /// A Python `str` from bytes one character per byte (Latin-1), as `http.server` decodes a
 /// request, made by the interpreter's own decoder.
 fn latin1<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
