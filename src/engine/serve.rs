@@ -150,10 +150,10 @@ impl Engine {
             None => PyFrozenSet::new(py, REQUEST_KEYS)?.into_any().unbind(),
         };
         let limits = Limits {
-            limit_request_line: limit_request_line,
-            limit_request_field_size: limit_request_field_size,
-            limit_request_fields: limit_request_fields,
-            limit_request_body: limit_request_body,
+            limit_request_line,
+            limit_request_field_size,
+            limit_request_fields,
+            limit_request_body,
         };
         let forwarded = trusted_proxies(forwarded_allow_ips.as_ref())?;
         let mut fds = vec![(listen_fd, listen_family(listen_fd)?)];
