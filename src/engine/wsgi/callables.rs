@@ -244,7 +244,7 @@ pub fn unencodable_head(py: Python<'_>, exchange: &Shared) -> PyResult<()> {
         };
         x.response.headers_sent = true;
         x.broken = true;
-        x.keep_alive = false;
+        x.response.keep_alive = false;
         given
     };
     // The same text the stdlib encodes: the status line, then the header block.

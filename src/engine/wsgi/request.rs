@@ -104,7 +104,7 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
 /// unless a response has gone out already, and closes the connection after it. Call without the
 /// GIL.
 fn refuse_body(x: &mut Exchange, err: ChunkError) {
-    x.keep_alive = false;
+    x.response.keep_alive = false;
     if x.response.headers_sent {
         x.broken = true;
         return;
@@ -176,7 +176,10 @@ pub fn serve(
     let logs = settings.log.is_some();
     let finish = move || {
         let mut x = finished.lock();
-        let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
+        let done = x.finish().is_ok()
+            && x.response.keep_alive
+            && !x.broken
+            && x.discard_body(DISCARD_LIMIT);
         let code = if logs {
             x.response.head.log_code()
         } else {
@@ -293,7 +296,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
         || err.is_instance_of::<PyConnectionResetError>(py)
         || err.is_instance_of::<PyConnectionAbortedError>(py);
     if gone {
-        exchange.lock().keep_alive = false;
+        exchange.lock().response.keep_alive = false;
         return;
     }
     let refused = exchange.lock().refused_body();
@@ -324,7 +327,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
     py.detach(move || {
         let mut x = exchange.lock();
         if x.response.headers_sent {
-            x.keep_alive = false;
+            x.response.keep_alive = false;
             x.broken = true;
             return;
         }
@@ -335,7 +338,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
             .head
             .push("Content-Length", &ERROR_BODY.len().to_string());
         if x.send(ERROR_BODY, true).is_err() {
-            x.keep_alive = false;
+            x.response.keep_alive = false;
         }
     });
 }
