@@ -385,3 +385,356 @@ impl RequestBody {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+    use crate::engine::http::parse::parse_head;
+    use crate::engine::net::conn::testing::{pair, received};
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    fn head(bytes: &[u8]) -> RequestHead {
+        parse_head(bytes, &Limits::default())
+            .expect("a valid head")
+            .expect("a whole head")
+            .0
+    }
+
+    /// A body of `length` bytes whose connection has `buffered` read already (as it came with
+    /// the head) and whose client then sends `sent`.
+    fn length_body(
+        length: usize,
+        buffered: &[u8],
+        sent: &[u8],
+    ) -> (RequestBody, Box<Conn>, UnixStream) {
+        let request = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n");
+        body_of(&head(request.as_bytes()), buffered, sent)
+    }
+
+    fn chunked_body(buffered: &[u8], sent: &[u8]) -> (RequestBody, Box<Conn>, UnixStream) {
+        let request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        body_of(&head(request), buffered, sent)
+    }
+
+    fn body_of(
+        head: &RequestHead,
+        buffered: &[u8],
+        sent: &[u8],
+    ) -> (RequestBody, Box<Conn>, UnixStream) {
+        let (mut conn, mut client) = pair();
+        conn.buf.extend_from_slice(buffered);
+        client.write_all(sent).unwrap();
+        (RequestBody::new(head, &Limits::default()), conn, client)
+    }
+
+    const NEXT: &[u8] = b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// What is left for the next request: buffered, then still in the socket.
+    fn left_over(conn: &mut Conn) -> Vec<u8> {
+        let mut rest = conn.pending().to_vec();
+        while let Ok(n) = read_some(
+            &mut conn.stream,
+            &mut rest,
+            Deadline::after(Duration::from_millis(20)),
+        ) {
+            if n == 0 {
+                break;
+            }
+        }
+        rest
+    }
+
+    #[test]
+    fn a_length_body_is_read_whole_from_the_buffer_then_the_socket_and_never_past_its_end() {
+        let (mut body, mut conn, _client) = length_body(11, b"hello", &[b" world", NEXT].concat());
+        let mut broken = false;
+        assert_eq!(body.length_left(), Some(11));
+        let got = body
+            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .unwrap();
+        assert_eq!(got, b"hello world");
+        assert!(body.done() && !broken);
+        assert_eq!(body.length_left(), Some(0));
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+                .unwrap(),
+            b""
+        );
+        assert_eq!(left_over(&mut conn), NEXT);
+        assert!(conn.undrained, "serving read the socket itself");
+    }
+
+    #[test]
+    fn a_length_body_is_read_in_pieces() {
+        let (mut body, mut conn, _client) = length_body(11, b"hel", &[b"lo world", NEXT].concat());
+        let mut broken = false;
+        let mut pieces = Vec::new();
+        for _ in 0..4 {
+            pieces.push(
+                body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(4))
+                    .unwrap(),
+            );
+        }
+        assert_eq!(pieces, [&b"hell"[..], b"o wo", b"rld", b""]);
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(0))
+                .unwrap(),
+            b""
+        );
+        assert_eq!(left_over(&mut conn), NEXT);
+    }
+
+    #[test]
+    fn read_into_fills_from_the_buffer_then_the_socket() {
+        let (mut body, mut conn, _client) = length_body(6, b"ab", &[b"cdef", NEXT].concat());
+        let mut broken = false;
+        let mut dst = [0u8; 4];
+        assert_eq!(
+            body.read_into(Some(&mut conn), &mut broken, TIMEOUT, &mut dst)
+                .unwrap(),
+            4
+        );
+        assert_eq!(&dst, b"abcd");
+        assert_eq!(body.length_left(), Some(2));
+        let mut dst = [0u8; 10];
+        assert_eq!(
+            body.read_into(Some(&mut conn), &mut broken, TIMEOUT, &mut dst)
+                .unwrap(),
+            2
+        );
+        assert_eq!(&dst[..2], b"ef");
+        assert_eq!(left_over(&mut conn), NEXT);
+    }
+
+    #[test]
+    fn readline_stops_after_a_newline_at_the_limit_or_at_the_end() {
+        let text = b"line one\nline two\nlast";
+        let (mut body, mut conn, _client) =
+            length_body(text.len(), b"", &[&text[..], NEXT].concat());
+        let mut broken = false;
+        let mut line = |limit| {
+            body.readline(Some(&mut conn), &mut broken, TIMEOUT, limit)
+                .unwrap()
+        };
+        assert_eq!(line(None), b"line one\n");
+        assert_eq!(line(Some(4)), b"line");
+        assert_eq!(line(Some(5)), b" two\n");
+        assert_eq!(line(Some(0)), b"");
+        assert_eq!(line(None), b"last");
+        assert_eq!(line(None), b"");
+        // Read ahead into the buffer, the next request stays there.
+        assert_eq!(left_over(&mut conn), NEXT);
+    }
+
+    #[test]
+    fn a_chunked_body_is_decoded_whole_or_by_lines() {
+        let chunks = b"5\r\nhello\r\n5\r\n worl\r\n1;ext=1\r\nd\r\n0\r\nTrailer: x\r\n\r\n";
+        let (mut body, mut conn, _client) =
+            chunked_body(&chunks[..7], &[&chunks[7..], NEXT].concat());
+        let mut broken = false;
+        assert_eq!(body.length_left(), None);
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+                .unwrap(),
+            b"hello world"
+        );
+        assert!(body.done() && !broken);
+        assert_eq!(body.refused(Some(&mut conn), &mut broken), None);
+        assert_eq!(left_over(&mut conn), NEXT);
+
+        let chunks = b"4\r\nab\nc\r\n3\r\nd\ne\r\n0\r\n\r\n";
+        let (mut body, mut conn, _client) = chunked_body(b"", chunks);
+        let mut line = |limit| {
+            body.readline(Some(&mut conn), &mut broken, TIMEOUT, limit)
+                .unwrap()
+        };
+        assert_eq!(line(None), b"ab\n");
+        assert_eq!(line(Some(1)), b"c");
+        assert_eq!(line(None), b"d\n");
+        assert_eq!(line(None), b"e");
+        assert_eq!(line(None), b"");
+    }
+
+    #[test]
+    fn a_malformed_chunked_body_breaks_the_exchange_with_its_error() {
+        // Chunk data longer than its size: no CRLF where one must be.
+        let (mut body, mut conn, _client) = chunked_body(b"", b"5\r\nhelloXX\r\n0\r\n\r\n");
+        let mut broken = false;
+        let err = body
+            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().starts_with("chunked body refused: "),
+            "{err}"
+        );
+        assert!(broken);
+        assert_eq!(
+            body.refused(Some(&mut conn), &mut broken),
+            Some(ChunkError::MissingDataCrlf)
+        );
+        assert!(!body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+    }
+
+    #[test]
+    fn a_refusal_in_what_has_arrived_is_found_before_the_application_reads() {
+        let limits = Limits {
+            limit_request_body: Some(4),
+            ..Limits::default()
+        };
+        let request = head(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let (mut conn, _client) = pair();
+        conn.buf.extend_from_slice(b"5\r\nhello\r\n");
+        let mut body = RequestBody::new(&request, &limits);
+        let mut broken = false;
+        assert_eq!(
+            body.refused(Some(&mut conn), &mut broken),
+            Some(ChunkError::BodyTooLarge)
+        );
+        assert!(broken);
+        // Nothing arrived yet: nothing refused.
+        let (mut body, mut conn, _client) = chunked_body(b"", b"");
+        let mut broken = false;
+        assert_eq!(body.refused(Some(&mut conn), &mut broken), None);
+        assert!(!broken);
+    }
+
+    #[test]
+    fn a_client_that_closes_mid_body_is_an_unexpected_eof() {
+        type Read = fn(&mut RequestBody, &mut Conn, &mut bool) -> io::Result<usize>;
+        let reads: [(&str, Read); 4] = [
+            ("read", |b, c, k| {
+                b.read(Some(c), k, TIMEOUT, None).map(|v| v.len())
+            }),
+            ("read(n)", |b, c, k| {
+                b.read(Some(c), k, TIMEOUT, Some(8)).map(|v| v.len())
+            }),
+            ("readline", |b, c, k| {
+                b.readline(Some(c), k, TIMEOUT, None).map(|v| v.len())
+            }),
+            ("read_into", |b, c, k| {
+                b.read_into(Some(c), k, TIMEOUT, &mut [0; 8])
+            }),
+        ];
+        for (name, read) in reads {
+            let (mut body, mut conn, client) = length_body(10, b"ab", b"cd");
+            drop(client);
+            let mut broken = false;
+            let err = read(&mut body, &mut conn, &mut broken).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{name}");
+            assert!(broken, "{name}");
+        }
+        let (mut body, mut conn, client) = chunked_body(b"", b"5\r\nhel");
+        drop(client);
+        let mut broken = false;
+        let err = body
+            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(broken);
+    }
+
+    #[test]
+    fn a_client_that_sends_nothing_times_out_without_breaking_the_exchange() {
+        let (mut body, mut conn, _client) = length_body(5, b"", b"");
+        let mut broken = false;
+        let short = Duration::from_millis(20);
+        let err = body
+            .read(Some(&mut conn), &mut broken, short, None)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(!broken);
+    }
+
+    #[test]
+    fn expect_100_continue_is_answered_once_on_the_first_read() {
+        let request = head(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+        );
+        let (mut body, mut conn, mut client) = body_of(&request, b"", b"hello");
+        let mut broken = false;
+        assert_eq!(
+            received(&mut client),
+            b"",
+            "not before the application reads"
+        );
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(5))
+                .unwrap(),
+            b"hello"
+        );
+        assert_eq!(received(&mut client), b"HTTP/1.1 100 Continue\r\n\r\n");
+        client.write_all(b"world").unwrap();
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+                .unwrap(),
+            b"world"
+        );
+        assert_eq!(received(&mut client), b"", "once");
+        assert!(!body.cancel_continue(), "answered already");
+    }
+
+    #[test]
+    fn a_100_continue_not_sent_yet_can_be_cancelled_and_its_body_is_not_waited_for() {
+        let request = head(
+            b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n",
+        );
+        let (mut body, mut conn, mut client) = body_of(&request, b"", b"");
+        let mut broken = false;
+        assert!(!body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+        assert!(body.cancel_continue());
+        assert!(!body.cancel_continue());
+        assert_eq!(received(&mut client), b"");
+        // No body: nothing to continue for.
+        let request = head(b"GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n");
+        let (mut body, _conn, _client) = body_of(&request, b"", b"");
+        assert!(!body.cancel_continue());
+        assert!(body.done());
+    }
+
+    #[test]
+    fn discard_drops_the_rest_up_to_a_limit() {
+        let (mut body, mut conn, _client) = length_body(10, b"0123", &[b"456789", NEXT].concat());
+        let mut broken = false;
+        assert_eq!(
+            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(2))
+                .unwrap(),
+            b"01"
+        );
+        assert!(body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+        assert!(body.done());
+        assert_eq!(left_over(&mut conn), NEXT);
+
+        let (mut body, mut conn, _client) = length_body(100, b"0123", b"4567");
+        assert!(
+            !body.discard(Some(&mut conn), &mut broken, TIMEOUT, 3),
+            "over the limit"
+        );
+    }
+
+    #[test]
+    fn without_its_connection_a_body_gives_nothing_more_but_keeps_its_refusal() {
+        let (mut body, _conn, _client) = length_body(10, b"", b"");
+        let mut broken = false;
+        assert_eq!(body.read(None, &mut broken, TIMEOUT, None).unwrap(), b"");
+        assert_eq!(
+            body.readline(None, &mut broken, TIMEOUT, None).unwrap(),
+            b""
+        );
+        assert_eq!(
+            body.read_into(None, &mut broken, TIMEOUT, &mut [0; 4])
+                .unwrap(),
+            0
+        );
+
+        let (mut body, mut conn, _client) = chunked_body(b"zz\r\n", b"");
+        assert!(body.refused(Some(&mut conn), &mut broken).is_some());
+        body.release();
+        let err = body.read(None, &mut broken, TIMEOUT, None).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+}
