@@ -321,3 +321,349 @@ fn latin1_into(out: &mut Vec<u8>, text: &str) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+    use crate::engine::http::limits::Limits;
+    use crate::engine::http::parse::parse_head;
+    use crate::engine::net::conn::testing::{pair, received};
+
+    const SERVER: Server<'static> = Server {
+        software: "test-server/1",
+        stopping: false,
+        timeout: Duration::from_secs(5),
+    };
+
+    const GET11: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    const GET10: &[u8] = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    const HEAD11: &[u8] = b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    /// A response to `request`, started with `status` and `headers`, and its connection.
+    fn started(
+        request: &[u8],
+        status: &str,
+        headers: &[(&str, &str)],
+    ) -> (Response, Box<Conn>, UnixStream) {
+        let (request, _) = parse_head(request, &Limits::default()).unwrap().unwrap();
+        let mut response = Response::new(&request, Vec::new());
+        response.head.begin(status);
+        for (name, value) in headers {
+            response.head.push(name, value);
+        }
+        let (conn, client) = pair();
+        (response, conn, client)
+    }
+
+    /// What the client received (the `Date` header, which changes, checked and taken out), and
+    /// whatever `out` still held written first.
+    fn wire(conn: &mut Conn, client: &mut UnixStream) -> String {
+        conn.write(&[], Deadline::after(SERVER.timeout)).unwrap();
+        let text = String::from_utf8(received(client)).unwrap();
+        let Some(start) = text.find("Date: ") else {
+            return text;
+        };
+        let end = start + text[start..].find("\r\n").unwrap() + 2;
+        // "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+        assert_eq!(end - start, 37, "{text:?}");
+        assert!(text[start..end].ends_with(" GMT\r\n"), "{text:?}");
+        format!("{}{}", &text[..start], &text[end..])
+    }
+
+    fn send(r: &mut Response, conn: &mut Conn, data: &[u8], one_chunk: bool) -> io::Result<()> {
+        r.send(Some(conn), &mut false, data, one_chunk, true, &SERVER)
+    }
+
+    fn finish(r: &mut Response, conn: &mut Conn) -> io::Result<()> {
+        r.finish(Some(conn), &mut false, true, &SERVER)
+    }
+
+    const PLAIN: &[(&str, &str)] = &[("Content-Type", "text/plain")];
+    const HEAD_200: &str =
+        "HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Type: text/plain\r\n";
+
+    #[test]
+    fn a_one_chunk_response_gets_its_length_and_waits_in_out() {
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
+        assert!(r.defers(Some(&conn), 5, true, true));
+        assert!(
+            !r.defers(Some(&conn), 5, true, false),
+            "not before the body is read"
+        );
+        assert!(!r.defers(Some(&conn), 5, false, true), "not a streamed one");
+        assert!(
+            !r.defers(Some(&conn), 64 * 1024, true, true),
+            "not a large one"
+        );
+        send(&mut r, &mut conn, b"hello", true).unwrap();
+        assert_eq!(received(&mut client), b"", "held back");
+        assert!(!r.defers(Some(&conn), 5, true, true), "the head has gone");
+        finish(&mut r, &mut conn).unwrap();
+        assert!(!r.finish_needs_io(true));
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 5\r\n\r\nhello")
+        );
+        assert!(r.keep_alive && r.headers_sent);
+        assert_eq!((r.bytes_sent, r.framing), (5, ResponseFraming::Length(5)));
+    }
+
+    #[test]
+    fn a_streamed_http11_response_is_chunked_and_ends_with_the_last_chunk() {
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
+        for part in [&b"hello"[..], b"", b" world!"] {
+            send(&mut r, &mut conn, part, false).unwrap();
+        }
+        assert!(r.finish_needs_io(true));
+        finish(&mut r, &mut conn).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!(
+                "{HEAD_200}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n"
+            )
+        );
+        assert!(r.keep_alive);
+    }
+
+    #[test]
+    fn an_http10_response_without_a_length_ends_by_closing() {
+        let (mut r, mut conn, mut client) = started(GET10, "200 OK", PLAIN);
+        send(&mut r, &mut conn, b"hello", false).unwrap();
+        send(&mut r, &mut conn, b" world", false).unwrap();
+        finish(&mut r, &mut conn).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Connection: close\r\n\r\nhello world")
+        );
+        assert!(!r.keep_alive);
+        assert_eq!(r.framing, ResponseFraming::Close);
+        // With a length, an HTTP/1.0 client that asked for keep-alive is told it holds.
+        let (mut r, mut conn, mut client) = started(GET10, "200 OK", PLAIN);
+        send(&mut r, &mut conn, b"hello", true).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 5\r\nConnection: keep-alive\r\n\r\nhello")
+        );
+        assert!(r.keep_alive);
+    }
+
+    #[test]
+    fn responses_that_have_no_body_send_none() {
+        for status in [
+            "204 No Content",
+            "304 Not Modified",
+            "101 Switching Protocols",
+        ] {
+            let (mut r, mut conn, mut client) = started(GET11, status, &[]);
+            send(&mut r, &mut conn, b"ignored", false).unwrap();
+            send(&mut r, &mut conn, b"ignored", false).unwrap();
+            finish(&mut r, &mut conn).unwrap();
+            assert_eq!(
+                wire(&mut conn, &mut client),
+                format!("HTTP/1.1 {status}\r\nServer: test-server/1\r\n\r\n")
+            );
+            assert_eq!(r.framing, ResponseFraming::NoBody);
+            assert!(r.keep_alive, "{status}");
+            assert!(!r.finish_needs_io(true));
+        }
+    }
+
+    #[test]
+    fn a_head_request_gets_the_head_alone() {
+        let (mut r, mut conn, mut client) = started(HEAD11, "200 OK", PLAIN);
+        send(&mut r, &mut conn, b"hello", true).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 5\r\n\r\n")
+        );
+        assert_eq!(r.bytes_sent, 5, "counted, as the stdlib counts it");
+        let (mut r, mut conn, mut client) = started(HEAD11, "200 OK", PLAIN);
+        send(&mut r, &mut conn, b"hello", false).unwrap();
+        send(&mut r, &mut conn, b"world", false).unwrap();
+        assert!(!r.finish_needs_io(true));
+        finish(&mut r, &mut conn).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Transfer-Encoding: chunked\r\n\r\n"),
+            "no chunk, not even the last"
+        );
+        assert!(r.keep_alive);
+    }
+
+    #[test]
+    fn a_body_past_its_declared_length_is_cut_and_the_connection_closes() {
+        let headers = [("Content-Length", "7")];
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &headers);
+        send(&mut r, &mut conn, b"hello", false).unwrap();
+        assert!(r.keep_alive);
+        send(&mut r, &mut conn, b" world", false).unwrap();
+        assert!(!r.keep_alive);
+        send(&mut r, &mut conn, b"!", false).unwrap();
+        finish(&mut r, &mut conn).unwrap();
+        // The head went before the body ran over: the connection just closes after it.
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            "HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Length: 7\r\n\r\nhello w"
+        );
+        assert_eq!(r.bytes_sent, 12);
+    }
+
+    #[test]
+    fn a_body_short_of_its_declared_length_closes_the_connection() {
+        let headers = [("Content-Length", "10")];
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &headers);
+        send(&mut r, &mut conn, b"hello", false).unwrap();
+        assert!(r.finish_needs_io(true));
+        finish(&mut r, &mut conn).unwrap();
+        assert!(!r.keep_alive);
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            "HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Length: 10\r\n\r\nhello"
+        );
+    }
+
+    #[test]
+    fn nothing_sent_finishes_with_the_head_and_an_empty_body() {
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
+        finish(&mut r, &mut conn).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 0\r\n\r\n")
+        );
+    }
+
+    #[test]
+    fn date_and_server_come_first_unless_the_application_gave_them() {
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &[]);
+        send(&mut r, &mut conn, b"", true).unwrap();
+        conn.write(&[], Deadline::after(SERVER.timeout)).unwrap();
+        let text = String::from_utf8(received(&mut client)).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{text:?}");
+        assert!(text.contains(" GMT\r\nServer: test-server/1\r\nContent-Length: 0\r\n\r\n"));
+        let mine = [("server", "mine/2"), ("DATE", "then")];
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &mine);
+        send(&mut r, &mut conn, b"", true).unwrap();
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            "HTTP/1.1 200 OK\r\nserver: mine/2\r\nDATE: then\r\nContent-Length: 0\r\n\r\n"
+        );
+        // The server's name goes out in Latin-1.
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &[]);
+        let server = Server {
+            software: "caf\u{e9}",
+            ..SERVER
+        };
+        r.send(Some(&mut conn), &mut false, b"", true, true, &server)
+            .unwrap();
+        conn.write(&[], Deadline::after(SERVER.timeout)).unwrap();
+        let bytes = received(&mut client);
+        assert!(bytes.windows(13).any(|w| w == b"Server: caf\xe9\r"));
+    }
+
+    #[test]
+    fn a_stopping_server_says_connection_close() {
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
+        let stopping = Server {
+            stopping: true,
+            ..SERVER
+        };
+        r.send(Some(&mut conn), &mut false, b"bye", true, true, &stopping)
+            .unwrap();
+        assert!(!r.keep_alive);
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 3\r\nConnection: close\r\n\r\nbye")
+        );
+        // A client that asked to close is answered so.
+        let close = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let (mut r, mut conn, mut client) = started(close, "200 OK", PLAIN);
+        send(&mut r, &mut conn, b"bye", true).unwrap();
+        assert!(wire(&mut conn, &mut client).contains("\r\nConnection: close\r\n\r\nbye"));
+    }
+
+    #[test]
+    fn a_failed_write_breaks_the_exchange_and_no_last_chunk_follows() {
+        let (mut r, mut conn, client) = started(GET11, "200 OK", PLAIN);
+        drop(client);
+        let mut broken = false;
+        let err = r
+            .send(Some(&mut conn), &mut broken, b"hello", false, true, &SERVER)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(broken);
+        assert!(r
+            .finish(Some(&mut conn), &mut broken, true, &SERVER)
+            .is_ok());
+    }
+
+    #[test]
+    fn without_its_connection_a_response_is_finished() {
+        let (mut r, _conn, _client) = started(GET11, "200 OK", PLAIN);
+        let mut broken = false;
+        let err = r
+            .send(None, &mut broken, b"late", false, true, &SERVER)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+        assert!(!broken, "no socket failed");
+        assert!(!r.defers(None, 4, true, true));
+    }
+
+    #[test]
+    fn a_file_response_sends_its_head_and_says_how_much_of_the_file_follows() {
+        use std::os::fd::AsRawFd;
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
+        let fd = conn.stream.as_raw_fd();
+        let mut broken = false;
+        let file = r
+            .start_file(Some(&mut conn), &mut broken, 1000, &SERVER)
+            .unwrap();
+        assert_eq!(file, Some((fd, 1000)));
+        assert_eq!(
+            wire(&mut conn, &mut client),
+            format!("{HEAD_200}Content-Length: 1000\r\n\r\n")
+        );
+        assert_eq!(r.bytes_sent, 1000);
+        let err = r
+            .start_file(Some(&mut conn), &mut broken, 1, &SERVER)
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(!broken);
+
+        // A length the application declared holds: never more of the file.
+        let (mut r, mut conn, mut client) = started(GET11, "200 OK", &[("Content-Length", "10")]);
+        let file = r
+            .start_file(Some(&mut conn), &mut broken, 1000, &SERVER)
+            .unwrap();
+        assert_eq!(file, Some((fd_of(&conn), 10)));
+        assert!(r.keep_alive);
+        assert!(wire(&mut conn, &mut client).ends_with("Content-Length: 10\r\n\r\n"));
+        let (mut r, mut conn, _client) = started(GET11, "200 OK", &[("Content-Length", "10")]);
+        let file = r
+            .start_file(Some(&mut conn), &mut broken, 4, &SERVER)
+            .unwrap();
+        assert_eq!(file, Some((fd_of(&conn), 4)));
+        assert!(!r.keep_alive, "shorter than declared");
+
+        let (mut r, mut conn, _client) = started(HEAD11, "200 OK", PLAIN);
+        assert_eq!(
+            r.start_file(Some(&mut conn), &mut broken, 1000, &SERVER)
+                .unwrap(),
+            None
+        );
+    }
+
+    fn fd_of(conn: &Conn) -> RawFd {
+        conn.stream.as_raw_fd()
+    }
+
+    #[test]
+    fn reset_forgets_a_response_not_sent() {
+        let (mut r, _conn, _client) = started(GET11, "200 OK", PLAIN);
+        r.bytes_sent = 3;
+        r.reset();
+        assert!(!r.head.is_started());
+        assert_eq!(r.bytes_sent, 0);
+    }
+}
