@@ -167,3 +167,160 @@ impl Exchange {
         Some(conn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    use pyo3::prelude::*;
+
+    use super::*;
+    use crate::engine::http::limits::Limits;
+    use crate::engine::http::parse::parse_head;
+    use crate::engine::net::conn::testing::{pair, received};
+    use crate::engine::net::io::Deadline;
+    use crate::engine::wsgi::settings::testing::{settings, with_python};
+
+    /// An exchange for `request` on a server whose settings are made here (the application is
+    /// never called), and its client.
+    fn exchange(py: Python<'_>, request: &[u8]) -> (Exchange, UnixStream) {
+        let (head, len) = parse_head(request, &Limits::default()).unwrap().unwrap();
+        let (mut conn, client) = pair();
+        conn.buf.extend_from_slice(&request[len..]);
+        let settings = settings(py, &py.None().into_bound(py));
+        (Exchange::new(conn, &head, settings), client)
+    }
+
+    fn started(x: &mut Exchange, status: &str) {
+        x.response.head.begin(status);
+        x.response.head.push("Date", "today");
+    }
+
+    fn wire(x: &mut Exchange, client: &mut UnixStream) -> Vec<u8> {
+        let timeout = x.timeout();
+        if let Some(conn) = x.conn.as_mut() {
+            conn.write(&[], Deadline::after(timeout)).unwrap();
+        }
+        received(client)
+    }
+
+    const EXPECT: &[u8] =
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+
+    #[test]
+    fn a_final_answer_before_the_body_is_asked_for_cancels_the_100_and_closes() {
+        with_python(|py| {
+            let (mut x, mut client) = exchange(py, EXPECT);
+            started(&mut x, "413 Content Too Large");
+            x.send(b"no", true).unwrap();
+            x.finish().unwrap();
+            assert!(!x.response.keep_alive);
+            assert_eq!(
+                wire(&mut x, &mut client),
+                b"HTTP/1.1 413 Content Too Large\r\nServer: test-server/1\r\nDate: today\r\n\
+                  Content-Length: 2\r\nConnection: close\r\n\r\nno"
+            );
+        });
+    }
+
+    #[test]
+    fn a_body_read_first_gets_its_100_and_the_connection_stays() {
+        with_python(|py| {
+            let (mut x, mut client) = exchange(py, EXPECT);
+            client.write_all(b"hello").unwrap();
+            assert_eq!(x.read(None).unwrap(), b"hello");
+            started(&mut x, "200 OK");
+            x.send(b"ok", true).unwrap();
+            assert!(x.response.keep_alive);
+            assert!(!x.finish_needs_io());
+            assert_eq!(
+                wire(&mut x, &mut client),
+                b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nServer: test-server/1\r\n\
+                  Date: today\r\nContent-Length: 2\r\n\r\nok"
+            );
+        });
+    }
+
+    #[test]
+    fn a_small_response_waits_in_out_only_once_the_body_is_read() {
+        with_python(|py| {
+            let post = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab";
+            let (mut x, mut client) = exchange(py, post);
+            started(&mut x, "200 OK");
+            assert!(!x.defers(2, true), "one byte of the body is still to come");
+            assert!(x.finish_needs_io());
+            client.write_all(b"c").unwrap();
+            assert_eq!(x.readline(None).unwrap(), b"abc");
+            assert!(x.defers(2, true));
+            x.send(b"ok", true).unwrap();
+            assert_eq!(received(&mut client), b"", "held in out");
+            assert!(!x.finish_needs_io());
+            x.finish().unwrap();
+            let conn = x.take_conn().expect("the connection");
+            assert!(conn.out.ends_with(b"Content-Length: 2\r\n\r\nok"));
+            assert!(
+                conn.head_buffer.capacity() > 0,
+                "the head's buffer goes back"
+            );
+            assert!(x.take_conn().is_none());
+        });
+    }
+
+    #[test]
+    fn nothing_sent_is_finished_with_an_empty_body() {
+        with_python(|py| {
+            let (mut x, mut client) = exchange(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            started(&mut x, "200 OK");
+            x.finish().unwrap();
+            assert!(wire(&mut x, &mut client).ends_with(b"Content-Length: 0\r\n\r\n"));
+            assert!(x.response.keep_alive && !x.broken);
+        });
+    }
+
+    #[test]
+    fn a_stopping_server_closes_after_the_response() {
+        with_python(|py| {
+            let (mut x, mut client) = exchange(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            x.settings.stop.drain(Duration::from_secs(5));
+            started(&mut x, "200 OK");
+            x.send(b"ok", true).unwrap();
+            assert!(!x.response.keep_alive);
+            assert!(wire(&mut x, &mut client).ends_with(b"Connection: close\r\n\r\nok"));
+        });
+    }
+
+    #[test]
+    fn a_refused_chunked_body_is_known_before_the_application_runs() {
+        with_python(|py| {
+            let chunked = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+            let (mut x, _client) = exchange(py, chunked);
+            assert_eq!(x.refused_body(), Some(ChunkError::InvalidChunkSize));
+            assert!(x.broken);
+            assert_eq!(x.length_left(), None);
+            let err = x.read(Some(1)).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        });
+    }
+
+    #[test]
+    fn once_the_connection_is_back_the_objects_see_an_ended_exchange() {
+        with_python(|py| {
+            let post = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
+            let (mut x, _client) = exchange(py, post);
+            started(&mut x, "200 OK");
+            x.finish().unwrap();
+            let conn = x.take_conn().expect("the connection");
+            assert_eq!(
+                conn.pending(),
+                b"abc",
+                "the unread body stays with the connection"
+            );
+            assert_eq!(x.read(None).unwrap(), b"");
+            let mut dst = [0u8; 4];
+            assert_eq!(x.read_into(&mut dst).unwrap(), 0);
+            let err = x.send(b"late", false).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::NotConnected);
+        });
+    }
+}
