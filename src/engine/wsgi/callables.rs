@@ -344,19 +344,11 @@ mod tests {
     use pyo3::types::PyDict;
 
     use super::*;
-    use crate::engine::http::limits::Limits;
-    use crate::engine::http::parse::parse_head;
-    use crate::engine::net::conn::testing::{pair, received};
-    use crate::engine::net::io::Deadline;
-    use crate::engine::wsgi::settings::testing::{settings, with_python};
+    use crate::engine::wsgi::exchange::testing::{self, exchange};
+    use crate::engine::wsgi::settings::testing::with_python;
 
-    /// The exchange of `request` (with what follows its head already read) and its client.
     fn shared(py: Python<'_>, request: &[u8]) -> (Shared, UnixStream) {
-        let (head, len) = parse_head(request, &Limits::default()).unwrap().unwrap();
-        let (mut conn, client) = pair();
-        conn.buf.extend_from_slice(&request[len..]);
-        let settings = settings(py, &py.None().into_bound(py));
-        let x = Exchange::new(conn, &head, settings);
+        let (x, client) = exchange(py, request);
         (Arc::new(Mutex::new(x)), client)
     }
 
@@ -384,12 +376,7 @@ mod tests {
     }
 
     fn wire(exchange: &Shared, client: &mut UnixStream) -> Vec<u8> {
-        let mut x = exchange.lock();
-        let timeout = x.timeout();
-        if let Some(conn) = x.conn.as_mut() {
-            conn.write(&[], Deadline::after(timeout)).unwrap();
-        }
-        received(client)
+        testing::wire(&mut exchange.lock(), client)
     }
 
     #[test]

@@ -168,41 +168,54 @@ impl Exchange {
     }
 }
 
+/// Exchanges over socket pairs, for the engine's tests.
 #[cfg(test)]
-mod tests {
-    use std::io::Write;
+pub mod testing {
     use std::os::unix::net::UnixStream;
 
     use pyo3::prelude::*;
 
-    use super::*;
+    use super::Exchange;
     use crate::engine::http::limits::Limits;
     use crate::engine::http::parse::parse_head;
     use crate::engine::net::conn::testing::{pair, received};
     use crate::engine::net::io::Deadline;
-    use crate::engine::wsgi::settings::testing::{settings, with_python};
+    use crate::engine::wsgi::settings::testing::settings;
 
-    /// An exchange for `request` on a server whose settings are made here (the application is
-    /// never called), and its client.
-    fn exchange(py: Python<'_>, request: &[u8]) -> (Exchange, UnixStream) {
-        let (head, len) = parse_head(request, &Limits::default()).unwrap().unwrap();
+    /// The exchange of `request` (a head, and what of the body came with it), on a server whose
+    /// application is never called, and its client.
+    pub fn exchange(py: Python<'_>, request: &[u8]) -> (Exchange, UnixStream) {
+        let (head, len) = parse_head(request, &Limits::default())
+            .expect("a valid head")
+            .expect("a whole head");
         let (mut conn, client) = pair();
         conn.buf.extend_from_slice(&request[len..]);
         let settings = settings(py, &py.None().into_bound(py));
         (Exchange::new(conn, &head, settings), client)
     }
 
+    /// What the client received, with what the connection still held back in `out` written.
+    pub fn wire(x: &mut Exchange, client: &mut UnixStream) -> Vec<u8> {
+        let timeout = x.timeout();
+        if let Some(conn) = x.conn.as_mut() {
+            conn.write(&[], Deadline::after(timeout)).expect("written");
+        }
+        received(client)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::testing::{exchange, wire};
+    use super::*;
+    use crate::engine::net::conn::testing::received;
+    use crate::engine::wsgi::settings::testing::with_python;
+
     fn started(x: &mut Exchange, status: &str) {
         x.response.head.begin(status);
         x.response.head.push("Date", "today");
-    }
-
-    fn wire(x: &mut Exchange, client: &mut UnixStream) -> Vec<u8> {
-        let timeout = x.timeout();
-        if let Some(conn) = x.conn.as_mut() {
-            conn.write(&[], Deadline::after(timeout)).unwrap();
-        }
-        received(client)
     }
 
     const EXPECT: &[u8] =
