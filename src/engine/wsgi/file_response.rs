@@ -158,9 +158,9 @@ mod tests {
             x.response.head.push("Date", "today");
             let shared = Arc::new(Mutex::new(x));
             send(py, &shared, fd, 1000, 4000).unwrap();
-            let mut want =
-                b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nDate: today\r\nContent-Length: 4000\r\n\r\n"
-                    .to_vec();
+            let mut want = b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nDate: today\r\n\
+                Content-Length: 4000\r\n\r\n"
+                .to_vec();
             want.extend_from_slice(&bytes[1000..]);
             assert!(wire(&mut shared.lock(), &mut client) == want);
             std::fs::remove_file(&path).unwrap();

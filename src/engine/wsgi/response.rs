@@ -421,7 +421,8 @@ mod tests {
         assert_eq!(
             wire(&mut conn, &mut client),
             format!(
-                "{HEAD_200}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n"
+                "{HEAD_200}Transfer-Encoding: chunked\r\n\r\n\
+                 5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n"
             )
         );
         assert!(r.keep_alive);
