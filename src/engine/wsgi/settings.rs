@@ -116,3 +116,64 @@ pub mod testing {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::PyString;
+
+    use super::testing::with_python;
+    use super::*;
+
+    #[test]
+    fn each_request_asks_its_application_where_the_stdlib_would() {
+        with_python(|py| {
+            let globals = PyDict::new(py);
+            py.run(
+                cr#"
+class Server:
+    application = "class attribute"
+    def get_app(self):
+        return self.application
+
+class Overriding(Server):
+    def get_app(self):
+        return "get_app()"
+
+plain, overriding = Server(), Overriding()
+"#,
+                Some(&globals),
+                None,
+            )
+            .unwrap();
+            let item = |name: &str| globals.get_item(name).unwrap().unwrap();
+            let (plain, overriding) = (item("plain"), item("overriding"));
+            let current =
+                |source: &AppSource| -> String { source.current(py).unwrap().extract().unwrap() };
+            let fixed = AppSource::Fixed(PyString::new(py, "fixed").into_any().unbind());
+            assert_eq!(current(&fixed), "fixed");
+            assert_eq!(
+                current(&AppSource::GetApp(overriding.unbind())),
+                "get_app()"
+            );
+            let dict = plain
+                .getattr("__dict__")
+                .unwrap()
+                .cast_into::<PyDict>()
+                .unwrap();
+            let read = AppSource::Application {
+                server: plain.clone().unbind(),
+                dict: dict.clone().unbind(),
+            };
+            assert_eq!(current(&read), "class attribute", "none on the instance");
+            plain.setattr("application", "set_app()").unwrap();
+            assert_eq!(
+                current(&read),
+                "set_app()",
+                "set while serving: the next request"
+            );
+            let instance_get_app = py.eval(c"lambda: 'instance get_app'", None, None).unwrap();
+            plain.setattr("get_app", instance_get_app).unwrap();
+            assert_eq!(current(&read), "instance get_app");
+        });
+    }
+}
