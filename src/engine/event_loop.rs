@@ -609,3 +609,210 @@ impl EventLoop {
 fn has_whole_head(pending: &[u8]) -> bool {
     pending.windows(4).any(|w| w == b"\r\n\r\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::thread;
+
+    use super::*;
+    use crate::engine::stop::StopSignal;
+    use crate::engine::wsgi::settings::testing::{python_app, settings, with_python};
+
+    const APP: &std::ffi::CStr = cr#"
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [(environ["PATH_INFO"] + " from " + environ["REMOTE_PORT"]).encode()]
+"#;
+
+    /// A loop serving `APP` on a loopback listener, the listener's address and the loop's
+    /// waker; the caller keeps the listener, as `Engine`'s caller does.
+    fn serving(
+        threads: usize,
+        max_connections: usize,
+    ) -> (EventLoop, SocketAddr, Arc<Waker>, TcpListener) {
+        let settings = with_python(|py| settings(py, &python_app(py, APP)));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = LoopConfig {
+            listen_fds: vec![(listener.as_raw_fd(), Family::Tcp)],
+            keepalive_timeout: Duration::from_secs(5),
+            header_timeout: Duration::from_secs(5),
+            max_connections,
+            threads,
+        };
+        let waker_slot = Mutex::new(None);
+        let event_loop = EventLoop::new(&settings, &config, &waker_slot).unwrap();
+        let waker = waker_slot.lock().clone().expect("the loop's waker");
+        (event_loop, listener.local_addr().unwrap(), waker, listener)
+    }
+
+    /// Runs the loop on this thread (not attached to Python) while `client` runs on another;
+    /// stops it once the client is done, and gives what the client gave and how the loop ended.
+    fn run_with<T: Send + 'static>(
+        mut event_loop: EventLoop,
+        waker: Arc<Waker>,
+        client: impl FnOnce(&StopSignal) -> T + Send + 'static,
+    ) -> (T, Ended) {
+        let settings = event_loop.settings.clone();
+        let client = thread::spawn(move || {
+            let out = client(&settings.stop);
+            settings.stop.now();
+            waker.wake().unwrap();
+            out
+        });
+        let ended = event_loop.run(Duration::from_millis(20), None).unwrap();
+        if let Some(pool) = event_loop.pool.as_mut() {
+            pool.close();
+        }
+        drop(event_loop);
+        (client.join().unwrap(), ended)
+    }
+
+    fn connect(addr: SocketAddr) -> TcpStream {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+    }
+
+    /// One response: its head and its body (framed by Content-Length).
+    fn response(stream: &mut TcpStream) -> (String, String) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .map_or(0, |n| n.parse().unwrap());
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+        (head, String::from_utf8(body).unwrap())
+    }
+
+    fn closed(stream: &mut TcpStream) -> bool {
+        matches!(stream.read(&mut [0u8; 1]), Ok(0))
+    }
+
+    fn two_requests_on_one_connection(threads: usize) {
+        let (event_loop, addr, waker, _listener) = serving(threads, 100);
+        let ((first, second, port), ended) = run_with(event_loop, waker, move |_| {
+            let mut c = connect(addr);
+            let port = c.local_addr().unwrap().port();
+            c.write_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let first = response(&mut c);
+            c.write_all(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            (first, response(&mut c), port)
+        });
+        assert!(matches!(ended, Ended::Finished));
+        for ((head, body), path) in [(first, "/one"), (second, "/two")] {
+            assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+            assert!(!head.contains("Connection: close"), "{head}");
+            assert_eq!(body, format!("{path} from {port}"));
+        }
+    }
+
+    #[test]
+    fn keep_alive_requests_are_served_on_the_loops_thread() {
+        two_requests_on_one_connection(0);
+    }
+
+    #[test]
+    fn keep_alive_requests_are_served_on_a_worker() {
+        two_requests_on_one_connection(1);
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order() {
+        let (event_loop, addr, waker, _listener) = serving(0, 100);
+        let (bodies, _) = run_with(event_loop, waker, move |_| {
+            let mut c = connect(addr);
+            let port = c.local_addr().unwrap().port();
+            c.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let bodies = [response(&mut c).1, response(&mut c).1];
+            (bodies, port)
+        });
+        let (bodies, port) = bodies;
+        assert_eq!(
+            bodies,
+            [format!("/a from {port}"), format!("/b from {port}")]
+        );
+    }
+
+    #[test]
+    fn connections_past_max_connections_are_closed_at_once() {
+        let (event_loop, addr, waker, _listener) = serving(0, 1);
+        let ((first_open, second_closed), _) = run_with(event_loop, waker, move |_| {
+            let mut first = connect(addr);
+            first
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            response(&mut first);
+            let mut second = connect(addr);
+            let second_closed = closed(&mut second);
+            first
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            (
+                response(&mut first).0.starts_with("HTTP/1.1 200"),
+                second_closed,
+            )
+        });
+        assert!(first_open);
+        assert!(second_closed);
+    }
+
+    #[test]
+    fn a_malformed_request_is_refused_and_its_connection_closed() {
+        let (event_loop, addr, waker, _listener) = serving(0, 100);
+        let ((head, eof), _) = run_with(event_loop, waker, move |_| {
+            let mut c = connect(addr);
+            c.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+            let (head, _) = response(&mut c);
+            (head, closed(&mut c))
+        });
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
+        assert!(head.contains("Connection: close\r\n"));
+        assert!(eof);
+    }
+
+    #[test]
+    fn a_graceful_stop_closes_idle_connections_and_returns() {
+        let (event_loop, addr, waker, listener) = serving(0, 100);
+        let wake = waker.clone();
+        let (idle_closed, ended) = run_with(event_loop, waker, move |stop| {
+            let mut c = connect(addr);
+            c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            response(&mut c);
+            stop.drain(Duration::from_secs(5));
+            wake.wake().unwrap();
+            closed(&mut c)
+        });
+        assert!(idle_closed);
+        assert!(matches!(ended, Ended::Finished));
+        // The caller's socket still listens.
+        let _late = TcpStream::connect(addr).unwrap();
+        assert!(listener.accept().is_ok());
+    }
+
+    #[test]
+    fn a_whole_head_is_found_by_its_blank_line() {
+        for (bytes, whole) in [
+            (&b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..], true),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody", true),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n", false),
+            (b"GET / HTTP/1.1\n\n", false),
+            (b"", false),
+        ] {
+            assert_eq!(has_whole_head(bytes), whole, "{bytes:?}");
+        }
+    }
+}

@@ -326,3 +326,143 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    use pyo3::types::PyTuple;
+
+    use super::*;
+    use crate::engine::wsgi::settings::testing::{python_app, with_python};
+
+    const APP: &std::ffi::CStr = cr#"
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [environ["SERVER_SOFTWARE"].encode()]
+"#;
+
+    /// `Engine(fd, app, {...}, "engine-test/1", **kwargs)`, as Python calls it.
+    fn engine<'py>(
+        py: Python<'py>,
+        fd: RawFd,
+        kwargs: &[(&str, Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let base_environ = PyDict::new(py);
+        base_environ.set_item("SERVER_SOFTWARE", "engine-test/1")?;
+        let args = PyTuple::new(
+            py,
+            [
+                fd.into_pyobject(py)?.into_any(),
+                python_app(py, APP),
+                base_environ.into_any(),
+                PyString::new(py, "engine-test/1").into_any(),
+            ],
+        )?;
+        let kw = PyDict::new(py);
+        for (key, value) in kwargs {
+            kw.set_item(key, value)?;
+        }
+        py.get_type::<Engine>().call(args, Some(&kw))
+    }
+
+    #[test]
+    fn seconds_are_never_negative_and_saturate() {
+        assert_eq!(seconds(1.5), Duration::from_millis(1500));
+        assert_eq!(seconds(-3.0), Duration::ZERO);
+        assert_eq!(seconds(f64::NAN), Duration::ZERO);
+        assert_eq!(seconds(f64::INFINITY), Duration::MAX);
+    }
+
+    #[test]
+    fn descriptors_that_are_no_listening_stream_sockets_are_a_value_error() {
+        with_python(|py| {
+            let file = std::fs::File::open("/dev/null").unwrap();
+            let err = engine(py, file.as_raw_fd(), &[]).unwrap_err();
+            assert!(err.is_instance_of::<PyValueError>(py));
+            assert!(err.to_string().contains("is not a socket"), "{err}");
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let fds = vec![udp.as_raw_fd()].into_pyobject(py).unwrap().into_any();
+            let err = engine(py, listener.as_raw_fd(), &[("listen_fds", fds)]).unwrap_err();
+            assert!(err.to_string().contains("is not a stream socket"), "{err}");
+        });
+    }
+
+    #[test]
+    fn forwarded_allow_ips_takes_a_string_or_strings() {
+        with_python(|py| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let fd = listener.as_raw_fd();
+            let allow = |value: &str| -> Bound<'_, PyAny> {
+                py.eval(&std::ffi::CString::new(value).unwrap(), None, None)
+                    .unwrap()
+            };
+            for good in ["'127.0.0.1, 10.0.0.0/8,unix'", "['*']", "('::1',)", "None"] {
+                engine(py, fd, &[("forwarded_allow_ips", allow(good))]).unwrap();
+            }
+            let err =
+                engine(py, fd, &[("forwarded_allow_ips", allow("['10.0.0.1', 5]"))]).unwrap_err();
+            assert!(err.is_instance_of::<PyTypeError>(py), "{err}");
+            assert!(err.to_string().contains("must be str, not int"), "{err}");
+            let err = engine(py, fd, &[("forwarded_allow_ips", allow("'nowhere'"))]).unwrap_err();
+            assert!(err.is_instance_of::<PyValueError>(py), "{err}");
+        });
+    }
+
+    #[test]
+    fn handle_one_serves_one_request_then_closes_and_times_out_without_one() {
+        with_python(|py| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let engine = engine(py, listener.as_raw_fd(), &[]).unwrap();
+            let served: bool = engine
+                .call_method1("handle_one", (0.05,))
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert!(!served, "no client came");
+
+            let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let served: bool = engine
+                .call_method1("handle_one", (5.0,))
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert!(served);
+            let mut got = String::new();
+            client.read_to_string(&mut got).unwrap();
+            assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+            assert!(got.contains("\r\nServer: engine-test/1\r\n"), "{got}");
+            assert!(
+                got.contains("\r\nConnection: close\r\n"),
+                "one request per call: {got}"
+            );
+            assert!(got.ends_with("\r\n\r\nengine-test/1"), "{got}");
+        });
+    }
+
+    #[test]
+    fn a_stop_asked_for_before_serve_forever_holds_for_it() {
+        with_python(|py| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let at_once = engine(py, listener.as_raw_fd(), &[]).unwrap();
+            at_once.call_method0("stop").unwrap();
+            let start = Instant::now();
+            at_once.call_method0("serve_forever").unwrap();
+            assert!(start.elapsed() < Duration::from_secs(2));
+            // A graceful stop with nothing to drain returns as soon.
+            let graceful = engine(py, listener.as_raw_fd(), &[]).unwrap();
+            graceful.call_method1("stop", (30.0,)).unwrap();
+            let start = Instant::now();
+            graceful.call_method0("serve_forever").unwrap();
+            assert!(start.elapsed() < Duration::from_secs(2));
+        });
+    }
+}

@@ -442,7 +442,7 @@ fn parse_digits(s: &[u8]) -> Option<u64> {
 
 /// What the fields that decide the framing said, gathered in one pass.
 #[derive(Default)]
-struct Framing {
+struct FramingFields {
     content_length: Option<u64>,
     content_length_seen: bool,
     content_length_error: Option<ParseError>,
@@ -455,7 +455,7 @@ struct Framing {
     expect_continue: bool,
 }
 
-impl Framing {
+impl FramingFields {
     fn content_length(&mut self, value: &[u8]) {
         self.content_length_seen = true;
         if self.content_length_error.is_some() {
@@ -550,7 +550,7 @@ fn build_head(req: &httparse::Request<'_, '_>, limits: &Limits) -> Result<Reques
     let authority = absolute
         .as_ref()
         .and_then(|form| target.get(form.authority.clone()));
-    let mut framing = Framing::default();
+    let mut framing = FramingFields::default();
     let (mut hosts, mut host_valid) = (0usize, true);
     let size = req
         .headers

@@ -162,3 +162,178 @@ impl Conn {
         }
     }
 }
+
+/// Connections over socket pairs, for the engine's tests.
+#[cfg(test)]
+pub mod testing {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    use super::Conn;
+    use crate::engine::net::peer::Peer;
+    use crate::engine::net::stream::Stream;
+
+    /// A connection over one end of a Unix socket pair, and the other end, blocking, as its
+    /// client.
+    pub fn pair() -> (Box<Conn>, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().expect("a socket pair");
+        ours.set_nonblocking(true).expect("non-blocking");
+        let ours = mio::net::UnixStream::from_std(ours);
+        (Conn::new(Stream::Unix(ours), Peer::Unix), theirs)
+    }
+
+    /// What the client has been sent so far, without waiting for more.
+    pub fn received(client: &mut UnixStream) -> Vec<u8> {
+        client.set_nonblocking(true).expect("non-blocking");
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            match client.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("reading what the client was sent: {e}"),
+            }
+        }
+        client.set_nonblocking(false).expect("blocking");
+        got
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::testing::{pair, received};
+    use super::*;
+    use crate::engine::net::peer::Peer;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn pending_and_consume() {
+        let (mut conn, _client) = pair();
+        conn.buf.extend_from_slice(b"GET / HTTP/1.1\r\n\r\nbody");
+        conn.consume(18);
+        assert_eq!(conn.pending(), b"body");
+        conn.consume(2);
+        assert_eq!(conn.pending(), b"dy");
+        // Past the end: all of it, and the buffer starts afresh.
+        conn.consume(100);
+        assert_eq!(conn.pending(), b"");
+        assert_eq!((conn.pos, conn.buf.len()), (0, 0));
+        assert!(conn.buf.capacity() > 0, "a small buffer is kept");
+    }
+
+    #[test]
+    fn a_large_buffer_is_dropped_once_consumed_and_compacted_when_mostly_consumed() {
+        let (mut conn, _client) = pair();
+        conn.buf = vec![b'x'; 200 * 1024];
+        conn.consume(150 * 1024);
+        // Most of the buffer consumed: what is left moves to its start.
+        assert_eq!((conn.pos, conn.pending().len()), (0, 50 * 1024));
+        conn.consume(50 * 1024);
+        assert_eq!(
+            conn.buf.capacity(),
+            0,
+            "an idle connection keeps no large buffer"
+        );
+        conn.buf = vec![b'y'; 100 * 1024];
+        conn.consume(10 * 1024);
+        assert_eq!(conn.pos, 10 * 1024, "a little consumed: nothing moves");
+    }
+
+    #[test]
+    fn holds_counts_what_out_already_holds() {
+        let (mut conn, _client) = pair();
+        assert!(conn.holds(OUT_LIMIT));
+        assert!(!conn.holds(OUT_LIMIT + 1));
+        conn.out = vec![0; 10 * 1024];
+        assert!(conn.holds(OUT_LIMIT - 10 * 1024));
+        assert!(!conn.holds(OUT_LIMIT - 10 * 1024 + 1));
+    }
+
+    #[test]
+    fn write_sends_out_first_then_the_parts_in_order() {
+        let (mut conn, mut client) = pair();
+        // Up to four parts go in one writev with `out`; more take two writes.
+        for parts in [
+            &[&b"a"[..], b"", b"bc"][..],
+            &[&b"a"[..], b"b", b"c", b"d", b"e", b"f"][..],
+        ] {
+            conn.out = b"held ".to_vec();
+            conn.write(parts, Deadline::after(SECOND)).unwrap();
+            assert!(conn.out.is_empty());
+            let mut want = b"held ".to_vec();
+            parts.iter().for_each(|p| want.extend_from_slice(p));
+            assert_eq!(received(&mut client), want);
+        }
+        conn.write(&[b"only"], Deadline::after(SECOND)).unwrap();
+        assert_eq!(received(&mut client), b"only");
+    }
+
+    #[test]
+    fn send_out_writes_what_is_held_and_keeps_the_connection_unless_closing() {
+        let (mut conn, mut client) = pair();
+        conn.out = b"response".to_vec();
+        let mut conn = conn.send_out(SECOND).expect("kept");
+        assert_eq!(received(&mut client), b"response");
+        conn.closing = true;
+        conn.out = b"last".to_vec();
+        assert!(conn.send_out(SECOND).is_none());
+        assert_eq!(received(&mut client), b"last");
+    }
+
+    #[test]
+    fn send_out_to_a_client_gone_closes() {
+        let (mut conn, client) = pair();
+        drop(client);
+        conn.out = b"response".to_vec();
+        assert!(conn.send_out(SECOND).is_none());
+    }
+
+    #[test]
+    fn answered_marks_the_connection_served_now() {
+        let (mut conn, _client) = pair();
+        assert!(!conn.served);
+        let now = Instant::now() + SECOND;
+        conn.answered(now);
+        assert!(conn.served);
+        assert_eq!(conn.idle_since, now);
+    }
+
+    fn nodelay(fd: std::os::fd::RawFd) -> bool {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `value` and `len` are valid for writes and `len` is the size of `value`.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        value != 0
+    }
+
+    #[test]
+    fn nagle_is_turned_off_from_the_second_write_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, peer) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = Stream::Tcp(mio::net::TcpStream::from_std(ours));
+        let mut conn = Conn::new(stream, Peer::Ip(peer));
+        let fd = conn.stream.as_raw_fd();
+        conn.write(&[b"one"], Deadline::after(SECOND)).unwrap();
+        assert!(!nodelay(fd), "one whole response never pays the syscall");
+        conn.write(&[b"two"], Deadline::after(SECOND)).unwrap();
+        assert!(nodelay(fd));
+        let mut got = [0u8; 6];
+        std::io::Read::read_exact(&mut client, &mut got).unwrap();
+        assert_eq!(&got, b"onetwo");
+    }
+}

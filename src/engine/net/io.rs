@@ -250,3 +250,162 @@ pub fn read_ready(stream: &mut Stream, buf: &mut Vec<u8>, scratch: &mut [u8]) ->
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::thread;
+
+    use super::*;
+
+    /// Our end of a socket pair as the engine holds it (non-blocking), and the peer's, blocking.
+    fn pair() -> (Stream, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        (Stream::Unix(mio::net::UnixStream::from_std(ours)), theirs)
+    }
+
+    const SHORT: Duration = Duration::from_millis(50);
+
+    #[test]
+    fn a_read_with_nothing_to_read_times_out_at_its_deadline() {
+        let (mut ours, _peer) = pair();
+        let mut buf = Vec::new();
+        let start = Instant::now();
+        let err = read_some(&mut ours, &mut buf, Deadline::after(SHORT)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        // poll(2) counts whole milliseconds, rounded down.
+        assert!(start.elapsed() >= SHORT - Duration::from_millis(1));
+        // A fixed instant already past: at once.
+        let err = read_some(&mut ours, &mut buf, Deadline::at(Instant::now())).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn a_timeout_counts_from_the_first_wait_not_from_its_making() {
+        let (mut ours, mut peer) = pair();
+        let deadline = Deadline::after(Duration::from_millis(200));
+        thread::sleep(Duration::from_millis(300));
+        let writer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            peer.write_all(b"late").unwrap();
+            peer
+        });
+        let mut buf = Vec::new();
+        assert_eq!(read_some(&mut ours, &mut buf, deadline).unwrap(), 4);
+        assert_eq!(buf, b"late");
+        drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn reads_append_at_most_what_is_asked_and_zero_at_the_end() {
+        let (mut ours, mut peer) = pair();
+        peer.write_all(b"0123456789").unwrap();
+        let mut buf = b">".to_vec();
+        assert_eq!(
+            read_at_most(&mut ours, &mut buf, 4, Deadline::after(SHORT)).unwrap(),
+            4
+        );
+        assert_eq!(buf, b">0123");
+        let mut dst = [0u8; 3];
+        assert_eq!(
+            read_slice(&mut ours, &mut dst, Deadline::after(SHORT)).unwrap(),
+            3
+        );
+        assert_eq!(&dst, b"456");
+        assert_eq!(
+            read_some(&mut ours, &mut buf, Deadline::after(SHORT)).unwrap(),
+            3
+        );
+        assert_eq!(buf, b">0123789");
+        drop(peer);
+        assert_eq!(
+            read_some(&mut ours, &mut buf, Deadline::after(SHORT)).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn read_ready_tells_empty_read_drained_and_eof() {
+        let (mut ours, mut peer) = pair();
+        let mut buf = Vec::new();
+        let mut scratch = [0u8; 4];
+        assert!(matches!(
+            read_ready(&mut ours, &mut buf, &mut scratch).unwrap(),
+            Ready::Empty
+        ));
+        peer.write_all(b"abcdef").unwrap();
+        assert!(matches!(
+            read_ready(&mut ours, &mut buf, &mut scratch).unwrap(),
+            Ready::Read { drained: false }
+        ));
+        assert!(matches!(
+            read_ready(&mut ours, &mut buf, &mut scratch).unwrap(),
+            Ready::Read { drained: true }
+        ));
+        assert_eq!(buf, b"abcdef");
+        drop(peer);
+        assert!(matches!(
+            read_ready(&mut ours, &mut buf, &mut scratch).unwrap(),
+            Ready::Eof
+        ));
+    }
+
+    #[test]
+    fn write_all_sends_every_part_in_order_skipping_empty_ones() {
+        let (mut ours, mut peer) = pair();
+        let parts: [&[u8]; 5] = [b"", b"head ", b"", b"body", b"\r\n"];
+        write_all(&mut ours, &parts, &mut Deadline::after(SHORT)).unwrap();
+        write_all(&mut ours, &[], &mut Deadline::after(SHORT)).unwrap();
+        drop(ours);
+        let mut got = Vec::new();
+        peer.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"head body\r\n");
+    }
+
+    #[test]
+    fn write_all_goes_on_after_partial_writes_as_the_peer_reads() {
+        let (mut ours, mut peer) = pair();
+        // Far more than a socket buffer, in parts of uneven sizes, and more parts than one
+        // writev takes.
+        let parts: Vec<Vec<u8>> = (0..12u8)
+            .map(|i| vec![b'a' + i; 100_000 + usize::from(i) * 7919])
+            .collect();
+        let want: Vec<u8> = parts.concat();
+        let reader = thread::spawn(move || {
+            let mut got = Vec::new();
+            peer.read_to_end(&mut got).unwrap();
+            got
+        });
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        write_all(
+            &mut ours,
+            &slices,
+            &mut Deadline::after(Duration::from_secs(5)),
+        )
+        .unwrap();
+        drop(ours);
+        assert!(reader.join().unwrap() == want);
+    }
+
+    #[test]
+    fn a_write_to_a_peer_that_reads_nothing_times_out() {
+        let (mut ours, _peer) = pair();
+        let big = vec![0u8; 8 << 20];
+        let err = write_all(&mut ours, &[&big], &mut Deadline::after(SHORT)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn waits_end_when_a_socket_is_ready_or_at_the_deadline() {
+        let (ours, mut peer) = pair();
+        let (other, _other_peer) = pair();
+        let fds = [ours.as_raw_fd(), other.as_raw_fd()];
+        assert!(!wait_any_readable(&fds, Instant::now() + SHORT));
+        peer.write_all(b"x").unwrap();
+        assert!(wait_any_readable(&fds, Instant::now() + SHORT));
+        wait_writable(ours.as_raw_fd(), &mut Deadline::after(SHORT)).unwrap();
+    }
+}

@@ -139,3 +139,92 @@ impl AsRawFd for Listener {
 }
 
 crate::engine::net::stream::source_by_variant!(Listener);
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    /// A path for a Unix-domain socket of this test run, free.
+    fn socket_path(name: &str) -> std::path::PathBuf {
+        let path =
+            std::env::temp_dir().join(format!("wsgiref-rs-{}-{name}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    fn refused(fd: RawFd) -> String {
+        let err = family(fd).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        err.to_string()
+    }
+
+    #[test]
+    fn family_tells_tcp_from_unix_and_refuses_what_cannot_be_served() {
+        let tcp4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(family(tcp4.as_raw_fd()).unwrap(), Family::Tcp);
+        if let Ok(tcp6) = std::net::TcpListener::bind("[::1]:0") {
+            assert_eq!(family(tcp6.as_raw_fd()).unwrap(), Family::Tcp);
+        }
+        let path = socket_path("family");
+        let unix = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert_eq!(family(unix.as_raw_fd()).unwrap(), Family::Unix);
+        std::fs::remove_file(&path).unwrap();
+
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert!(refused(file.as_raw_fd()).contains("is not a socket"));
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(refused(udp.as_raw_fd()).contains("is not a stream socket"));
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let (connected, _other) = std::os::unix::net::UnixStream::pair().unwrap();
+            assert!(refused(connected.as_raw_fd()).contains("is not listening"));
+        }
+    }
+
+    #[test]
+    fn a_tcp_copy_accepts_without_waiting_and_leaves_the_callers_socket_open() {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let ours = Listener::dup(std_listener.as_raw_fd(), Family::Tcp).unwrap();
+        assert_ne!(ours.as_raw_fd(), std_listener.as_raw_fd());
+        let err = ours.accept().err().expect("nobody is waiting");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        let (mut stream, peer) = loop {
+            match ours.accept() {
+                Ok(pair) => break pair,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert_eq!(peer, Peer::Ip(client.local_addr().unwrap()));
+        assert!(matches!(stream, Stream::Tcp(_)));
+        client.write_all(b"ping").unwrap();
+        let mut got = [0u8; 4];
+        while let Err(e) = stream.read_exact(&mut got) {
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        }
+        assert_eq!(&got, b"ping");
+
+        // Closing the engine's copy leaves the caller's socket listening.
+        drop(ours);
+        let _second = std::net::TcpStream::connect(addr).unwrap();
+        assert!(std_listener.accept().is_ok());
+    }
+
+    #[test]
+    fn a_unix_copy_accepts_unix_peers() {
+        let path = socket_path("accept");
+        let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let ours = Listener::dup(std_listener.as_raw_fd(), Family::Unix).unwrap();
+        let _client = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        let (stream, peer) = ours.accept().unwrap();
+        assert_eq!(peer, Peer::Unix);
+        assert!(matches!(stream, Stream::Unix(_)));
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -103,3 +103,102 @@ macro_rules! source_by_variant {
 pub(crate) use source_by_variant;
 
 source_by_variant!(Stream);
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mio::{Events, Interest, Poll, Token};
+
+    use super::*;
+
+    fn tcp_nodelay(fd: RawFd) -> bool {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `value` and `len` are valid for writes and `len` is the size of `value`.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        value != 0
+    }
+
+    /// A connected TCP stream over loopback as the engine holds it, and the client's end.
+    fn tcp() -> (Stream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (ours, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        (Stream::Tcp(TcpStream::from_std(ours)), client)
+    }
+
+    fn unix() -> (Stream, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        (Stream::Unix(UnixStream::from_std(ours)), theirs)
+    }
+
+    /// Writes (one slice, then several) and reads go to the socket held, whichever its kind.
+    fn round_trip(mut ours: Stream, peer: &mut (impl Read + Write)) {
+        assert_eq!(ours.write(b"one ").unwrap(), 4);
+        let slices = [
+            IoSlice::new(b"two "),
+            IoSlice::new(b""),
+            IoSlice::new(b"three"),
+        ];
+        assert_eq!(ours.write_vectored(&slices).unwrap(), 9);
+        ours.flush().unwrap();
+        let mut got = [0u8; 13];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"one two three");
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            ours.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock,
+            "non-blocking"
+        );
+        peer.write_all(b"back").unwrap();
+        // Registered with a poll, the socket says when it is readable.
+        let mut poll = Poll::new().unwrap();
+        poll.registry()
+            .register(&mut ours, Token(7), Interest::READABLE)
+            .unwrap();
+        let mut events = Events::with_capacity(4);
+        poll.poll(&mut events, Some(Duration::from_secs(1)))
+            .unwrap();
+        assert!(events
+            .iter()
+            .any(|e| e.token() == Token(7) && e.is_readable()));
+        assert_eq!(ours.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"back");
+        poll.registry().deregister(&mut ours).unwrap();
+    }
+
+    #[test]
+    fn a_tcp_stream_reads_writes_and_registers() {
+        let (ours, mut client) = tcp();
+        round_trip(ours, &mut client);
+    }
+
+    #[test]
+    fn a_unix_stream_reads_writes_and_registers() {
+        let (ours, mut client) = unix();
+        round_trip(ours, &mut client);
+    }
+
+    #[test]
+    fn set_nodelay_turns_nagle_off_on_tcp_and_does_nothing_on_unix() {
+        let (ours, _client) = tcp();
+        assert!(!tcp_nodelay(ours.as_raw_fd()));
+        ours.set_nodelay();
+        assert!(tcp_nodelay(ours.as_raw_fd()));
+        let (ours, _client) = unix();
+        ours.set_nodelay();
+    }
+}

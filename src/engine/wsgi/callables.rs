@@ -245,7 +245,7 @@ pub fn unencodable_head(py: Python<'_>, exchange: &Shared) -> PyResult<()> {
         };
         x.response.headers_sent = true;
         x.broken = true;
-        x.keep_alive = false;
+        x.response.keep_alive = false;
         given
     };
     // The same text the stdlib encodes: the status line, then the header block.
@@ -334,4 +334,268 @@ pub fn send(
         }
         _ => io_error(e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+    use std::io::Write as _;
+    use std::os::unix::net::UnixStream;
+
+    use pyo3::types::PyDict;
+
+    use super::*;
+    use crate::engine::wsgi::exchange::testing::{self, exchange};
+    use crate::engine::wsgi::settings::testing::with_python;
+
+    fn shared(py: Python<'_>, request: &[u8]) -> (Shared, UnixStream) {
+        let (x, client) = exchange(py, request);
+        (Arc::new(Mutex::new(x)), client)
+    }
+
+    /// Runs `code` with `i` (wsgi.input), `sr` (start_response) and `w` (its write) of the
+    /// exchange.
+    fn run(py: Python<'_>, exchange: &Shared, code: &CStr) -> PyResult<()> {
+        let write = Py::new(
+            py,
+            Write {
+                exchange: exchange.clone(),
+            },
+        )?;
+        let start = StartResponse {
+            exchange: exchange.clone(),
+            write: write.clone_ref(py),
+        };
+        let input = Input {
+            exchange: exchange.clone(),
+        };
+        let locals = PyDict::new(py);
+        locals.set_item("i", Py::new(py, input)?)?;
+        locals.set_item("sr", Py::new(py, start)?)?;
+        locals.set_item("w", write)?;
+        py.run(code, None, Some(&locals))
+    }
+
+    fn wire(exchange: &Shared, client: &mut UnixStream) -> Vec<u8> {
+        testing::wire(&mut exchange.lock(), client)
+    }
+
+    #[test]
+    fn size_limits_as_for_file_objects() {
+        assert_eq!(size_limit(None), None);
+        assert_eq!(size_limit(Some(-1)), None);
+        assert_eq!(size_limit(Some(-7)), None);
+        assert_eq!(size_limit(Some(0)), Some(0));
+        assert_eq!(size_limit(Some(5)), Some(5));
+    }
+
+    #[test]
+    fn wsgi_input_reads_reads_lines_and_iterates() {
+        with_python(|py| {
+            let body = b"a\nbb\nccc\ndddd";
+            let post = format!(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let (exchange, _client) = shared(py, &[post.as_bytes(), body].concat());
+            run(
+                py,
+                &exchange,
+                cr#"
+assert i.readline() == b"a\n"
+assert i.readline(1) == b"b"
+assert i.readline(None) == b"b\n"
+assert i.readlines(2) == [b"ccc\n"]
+assert i.read(2) == b"dd"
+assert list(i) == [b"dd"]
+assert i.read() == b"" and i.read(None) == b"" and i.readlines() == []
+"#,
+            )
+            .unwrap();
+        });
+    }
+
+    #[test]
+    fn a_large_read_of_a_length_body_is_whole() {
+        with_python(|py| {
+            let body: Vec<u8> = (0..50_000u32).map(|n| (n % 251) as u8).collect();
+            let post = format!(
+                "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let (exchange, mut client) = shared(py, post.as_bytes());
+            client.write_all(&body).unwrap();
+            let locals = PyDict::new(py);
+            locals.set_item("want", PyBytes::new(py, &body)).unwrap();
+            let input = Py::new(
+                py,
+                Input {
+                    exchange: exchange.clone(),
+                },
+            )
+            .unwrap();
+            locals.set_item("i", input).unwrap();
+            py.run(
+                cr#"
+first = i.read(20000)
+rest = i.read(100000)
+assert first == want[:20000], len(first)
+assert rest == want[20000:], len(rest)
+assert i.read(20000) == b""
+"#,
+                None,
+                Some(&locals),
+            )
+            .unwrap();
+        });
+    }
+
+    #[test]
+    fn start_response_then_write_streams_the_body() {
+        with_python(|py| {
+            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(
+                py,
+                &exchange,
+                cr#"
+assert sr("200 OK", [("Content-Type", "text/plain"), ("Date", "today")]) is w
+w(b"hello")
+w(b"")
+try:
+    sr("500 Oops", [])
+except AssertionError as e:
+    assert str(e) == "Headers already set!", e
+else:
+    raise AssertionError("started twice")
+try:
+    w("text")
+except AssertionError as e:
+    assert str(e) == "write() argument must be a bytes instance", e
+else:
+    raise AssertionError("wrote a str")
+"#,
+            )
+            .unwrap();
+            exchange.lock().finish().unwrap();
+            assert_eq!(
+                wire(&exchange, &mut client),
+                b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Type: text/plain\r\n\
+                  Date: today\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+            );
+        });
+    }
+
+    #[test]
+    fn exc_info_replaces_a_head_not_sent_and_reraises_once_it_is() {
+        with_python(|py| {
+            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(
+                py,
+                &exchange,
+                cr#"
+import sys
+sr("200 OK", [("Date", "today")])
+try:
+    raise KeyError("first")
+except KeyError:
+    sr("500 Error", [("Date", "today")], sys.exc_info())
+w(b"sorry")
+try:
+    raise ValueError("boom")
+except ValueError:
+    try:
+        sr("502 Again", [], sys.exc_info())
+    except ValueError as e:
+        assert str(e) == "boom"
+    else:
+        raise AssertionError("not re-raised")
+"#,
+            )
+            .unwrap();
+            let got = wire(&exchange, &mut client);
+            assert!(got.starts_with(b"HTTP/1.1 500 Error\r\n"), "{got:?}");
+            assert!(got.ends_with(b"5\r\nsorry\r\n"), "{got:?}");
+        });
+    }
+
+    #[test]
+    fn the_standard_checks_refuse_a_bad_status_and_leave_the_response_unstarted() {
+        with_python(|py| {
+            let (exchange, _client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(
+                py,
+                &exchange,
+                cr#"
+for status in ["200", b"200 OK", 200]:
+    try:
+        sr(status, [])
+    except AssertionError:
+        pass
+    else:
+        raise AssertionError(f"{status!r} accepted")
+try:
+    w(b"x")
+except AssertionError as e:
+    assert str(e) == "write() before start_response()", e
+else:
+    raise AssertionError("wrote before start_response")
+sr("200 OK", [])
+"#,
+            )
+            .unwrap();
+            assert!(exchange.lock().response.head.is_started());
+        });
+    }
+
+    #[test]
+    fn a_head_latin1_cannot_encode_raises_unicode_encode_error_and_closes() {
+        with_python(|py| {
+            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(
+                py,
+                &exchange,
+                cr#"
+sr("200 OK", [("X-Name", "\u0100")])
+try:
+    w(b"x")
+except UnicodeEncodeError as e:
+    assert e.encoding in ("latin-1", "iso8859-1"), e.encoding
+else:
+    raise AssertionError("no UnicodeEncodeError")
+"#,
+            )
+            .unwrap();
+            let x = exchange.lock();
+            assert!(x.response.headers_sent && x.broken && !x.response.keep_alive);
+            drop(x);
+            assert_eq!(wire(&exchange, &mut client), b"");
+        });
+    }
+
+    #[test]
+    fn a_write_after_the_response_is_finished_is_a_value_error() {
+        with_python(|py| {
+            let (exchange, _client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(py, &exchange, c"sr('200 OK', [])").unwrap();
+            {
+                let mut x = exchange.lock();
+                x.finish().unwrap();
+                x.take_conn().unwrap();
+            }
+            run(
+                py,
+                &exchange,
+                cr#"
+try:
+    w(b"late")
+except ValueError as e:
+    assert str(e) == "write() after the response was finished", e
+else:
+    raise AssertionError("wrote after the end")
+assert i.read() == b""
+"#,
+            )
+            .unwrap();
+        });
+    }
 }

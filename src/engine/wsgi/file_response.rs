@@ -80,3 +80,122 @@ fn copy(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+    use pyo3::types::PyDict;
+
+    use super::*;
+    use crate::engine::wsgi::exchange::testing::{exchange, wire};
+    use crate::engine::wsgi::settings::testing::with_python;
+
+    /// A file of `len` bytes for the test `name`, and its bytes.
+    fn data_file(name: &str, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+        let bytes: Vec<u8> = (0..len).map(|n| (n % 253) as u8).collect();
+        let path =
+            std::env::temp_dir().join(format!("wsgiref-rs-{}-{name}.bin", std::process::id()));
+        std::fs::write(&path, &bytes).unwrap();
+        (path, bytes)
+    }
+
+    /// What the Python `expression` gives, with `path` (a str) and `FileWrapper` in scope.
+    fn eval<'py>(
+        py: Python<'py>,
+        expression: &std::ffi::CStr,
+        path: &std::path::Path,
+    ) -> Bound<'py, PyAny> {
+        let globals = PyDict::new(py);
+        globals.set_item("path", path.to_str().unwrap()).unwrap();
+        globals
+            .set_item("FileWrapper", py.get_type::<FileWrapper>())
+            .unwrap();
+        py.eval(expression, Some(&globals), None).unwrap()
+    }
+
+    #[test]
+    fn a_file_wrapper_around_a_regular_binary_file_goes_out_with_sendfile() {
+        with_python(|py| {
+            let (path, _) = data_file("regular", 1000);
+            let wrapper = eval(
+                py,
+                c"(lambda f: (f.read(10), FileWrapper(f))[1])(open(path, 'rb'))",
+                &path,
+            );
+            let fd: RawFd = wrapper
+                .getattr("filelike")
+                .and_then(|f| f.call_method0("fileno"))
+                .and_then(|n| n.extract())
+                .unwrap();
+            assert_eq!(
+                regular_file(&wrapper),
+                Some((fd, 10, 990)),
+                "from where the app left it"
+            );
+            for other in [
+                c"FileWrapper(open(path, 'r'))",
+                c"FileWrapper(__import__('io').BytesIO(b'bytes'))",
+                c"FileWrapper(open(__import__('os').pipe()[0], 'rb'))",
+                c"type('Mine', (FileWrapper,), {})(open(path, 'rb'))",
+                c"[open(path, 'rb').read()]",
+            ] {
+                let result = eval(py, other, &path);
+                assert_eq!(regular_file(&result), None, "{other:?}");
+            }
+            std::fs::remove_file(&path).unwrap();
+        });
+    }
+
+    #[test]
+    fn send_writes_the_head_then_the_file_from_its_offset() {
+        with_python(|py| {
+            let (path, bytes) = data_file("send", 5000);
+            let file = std::fs::File::open(&path).unwrap();
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+            let (mut x, mut client) = exchange(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            x.response.head.begin("200 OK");
+            x.response.head.push("Date", "today");
+            let shared = Arc::new(Mutex::new(x));
+            send(py, &shared, fd, 1000, 4000).unwrap();
+            let mut want = b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nDate: today\r\n\
+                Content-Length: 4000\r\n\r\n"
+                .to_vec();
+            want.extend_from_slice(&bytes[1000..]);
+            assert!(wire(&mut shared.lock(), &mut client) == want);
+            std::fs::remove_file(&path).unwrap();
+        });
+    }
+
+    #[test]
+    fn on_the_loops_connections_the_file_is_left_to_the_loop() {
+        with_python(|py| {
+            let (path, _) = data_file("loop", 3000);
+            let file = std::fs::File::open(&path).unwrap();
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+            let (mut x, mut client) = exchange(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            x.conn.as_mut().unwrap().loop_sends_files = true;
+            x.response.head.begin("200 OK");
+            let shared = Arc::new(Mutex::new(x));
+            send(py, &shared, fd, 0, 3000).unwrap();
+            let mut x = shared.lock();
+            assert!(x.conn.as_ref().unwrap().file.is_some());
+            let got = wire(&mut x, &mut client);
+            assert!(
+                got.ends_with(b"Content-Length: 3000\r\n\r\n"),
+                "the head alone: {got:?}"
+            );
+            // A HEAD request: no file at all.
+            let (mut x, mut client) = exchange(py, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+            x.conn.as_mut().unwrap().loop_sends_files = true;
+            x.response.head.begin("200 OK");
+            let shared = Arc::new(Mutex::new(x));
+            send(py, &shared, fd, 0, 3000).unwrap();
+            let mut x = shared.lock();
+            assert!(x.conn.as_ref().unwrap().file.is_none());
+            assert!(wire(&mut x, &mut client).ends_with(b"Content-Length: 3000\r\n\r\n"));
+            std::fs::remove_file(&path).unwrap();
+        });
+    }
+}

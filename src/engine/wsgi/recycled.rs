@@ -99,3 +99,85 @@ fn only_ours<T>(_py: Python<'_>, object: &Py<T>) -> bool {
     // held (`_py`), so no other thread changes it meanwhile.
     unsafe { pyo3::ffi::Py_REFCNT(object.as_ptr()) == 1 }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::engine::wsgi::exchange::testing::exchange;
+    use crate::engine::wsgi::settings::testing::with_python;
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    fn shared(py: Python<'_>) -> Shared {
+        Arc::new(Mutex::new(exchange(py, GET).0))
+    }
+
+    /// Whether each of the three objects refers to `exchange`.
+    fn point_at(py: Python<'_>, objects: &RequestObjects, exchange: &Shared) -> bool {
+        let start = objects.start_response.borrow(py);
+        let write = start.write.borrow(py);
+        Arc::ptr_eq(&objects.input.borrow(py).exchange, exchange)
+            && Arc::ptr_eq(&start.exchange, exchange)
+            && Arc::ptr_eq(&write.exchange, exchange)
+    }
+
+    fn kept(spare: &Spare) -> usize {
+        spare.0.lock().len()
+    }
+
+    #[test]
+    fn objects_nothing_else_holds_serve_the_next_request() {
+        with_python(|py| {
+            let spare = Spare::default();
+            let (first, second) = (shared(py), shared(py));
+            let objects = spare.take(py, &first).unwrap();
+            assert!(point_at(py, &objects, &first));
+            let (input, start) = (objects.input.as_ptr(), objects.start_response.as_ptr());
+            spare.give_back(py, objects);
+            assert_eq!(kept(&spare), 1);
+            let objects = spare.take(py, &second).unwrap();
+            assert_eq!(kept(&spare), 0);
+            assert_eq!(objects.input.as_ptr(), input);
+            assert_eq!(objects.start_response.as_ptr(), start);
+            assert!(point_at(py, &objects, &second));
+        });
+    }
+
+    #[test]
+    fn objects_the_application_kept_stay_its_own() {
+        with_python(|py| {
+            let spare = Spare::default();
+            let first = shared(py);
+            // Each of the three, kept past the request, keeps the set from being reused.
+            let keep: [fn(Python<'_>, &RequestObjects) -> Py<PyAny>; 3] = [
+                |py, o| o.input.clone_ref(py).into_any(),
+                |py, o| o.start_response.clone_ref(py).into_any(),
+                |py, o| o.start_response.borrow(py).write.clone_ref(py).into_any(),
+            ];
+            for held in keep {
+                let objects = spare.take(py, &first).unwrap();
+                let kept_by_app = held(py, &objects);
+                spare.give_back(py, objects);
+                assert_eq!(kept(&spare), 0);
+                drop(kept_by_app);
+            }
+        });
+    }
+
+    #[test]
+    fn at_most_a_round_of_sets_is_kept() {
+        with_python(|py| {
+            let spare = Spare::default();
+            let exchange = shared(py);
+            let sets: Vec<RequestObjects> = (0..KEPT + 3)
+                .map(|_| spare.take(py, &exchange).unwrap())
+                .collect();
+            for objects in sets {
+                spare.give_back(py, objects);
+            }
+            assert_eq!(kept(&spare), KEPT);
+        });
+    }
+}

@@ -101,7 +101,7 @@ pub fn refuse(conn: &mut Conn, err: ParseError) {
 /// unless a response has gone out already, and closes the connection after it. Call without the
 /// GIL.
 fn refuse_body(x: &mut Exchange, err: ChunkError) {
-    x.keep_alive = false;
+    x.response.keep_alive = false;
     if x.response.headers_sent {
         x.broken = true;
         return;
@@ -173,7 +173,10 @@ pub fn serve(
     let logs = settings.log.is_some();
     let finish = move || {
         let mut x = finished.lock();
-        let done = x.finish().is_ok() && x.keep_alive && !x.broken && x.discard_body(DISCARD_LIMIT);
+        let done = x.finish().is_ok()
+            && x.response.keep_alive
+            && !x.broken
+            && x.discard_body(DISCARD_LIMIT);
         let code = if logs {
             x.response.head.log_code()
         } else {
@@ -287,7 +290,7 @@ fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> 
 /// else close the connection. A client that went away is no error of the application's.
 fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
     if client_gone(py, &err) {
-        exchange.lock().keep_alive = false;
+        exchange.lock().response.keep_alive = false;
         return;
     }
     let refused = exchange.lock().refused_body();
@@ -318,7 +321,7 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
     py.detach(move || {
         let mut x = exchange.lock();
         if x.response.headers_sent {
-            x.keep_alive = false;
+            x.response.keep_alive = false;
             x.broken = true;
             return;
         }
@@ -329,7 +332,275 @@ fn handle_error(py: Python<'_>, exchange: &Shared, err: PyErr) {
             .head
             .push("Content-Length", &ERROR_BODY.len().to_string());
         if x.send(ERROR_BODY, true).is_err() {
-            x.keep_alive = false;
+            x.response.keep_alive = false;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+    use crate::engine::net::conn::testing::{pair, received};
+    use crate::engine::wsgi::settings::testing::{python_app, settings, with_python};
+
+    const APP: &std::ffi::CStr = cr#"
+def app(environ, start_response):
+    body = environ["wsgi.input"].read()
+    if environ["PATH_INFO"] == "/fail":
+        1 / 0
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Date", "today")])
+    if environ["PATH_INFO"] == "/stream":
+        def chunks():
+            yield b"a"
+            if environ.get("QUERY_STRING") == "fail":
+                raise ValueError("mid-body")
+            yield b"b"
+        return chunks()
+    return [environ["REQUEST_METHOD"].encode() + b" " + environ["PATH_INFO"].encode() + b" " + body]
+"#;
+
+    /// Serves `bytes` (a request head, and whatever follows it) as the engine would, and gives
+    /// what serving gave back and the client.
+    fn serve_bytes(py: Python<'_>, settings: &Arc<Settings>, bytes: &[u8]) -> (Served, UnixStream) {
+        let (mut conn, client) = pair();
+        conn.buf.extend_from_slice(bytes);
+        let (head, len) = parse_head(conn.pending(), &settings.limits)
+            .unwrap()
+            .unwrap();
+        conn.consume(len);
+        (serve_pipelined(py, settings, conn, head), client)
+    }
+
+    fn ok(body: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Type: text/plain\r\n\
+             Date: today\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Taken, before attaching to Python, by the tests that swap `sys.stderr` for a buffer, so
+    /// that no other test's traceback goes into theirs, nor theirs into the real one.
+    static STDERR: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+    /// Runs `f` with `sys.stderr` a buffer, and gives what was written to it.
+    fn capturing_stderr(f: impl for<'py> FnOnce(Python<'py>)) -> String {
+        let _only_us = STDERR.lock();
+        with_python(|py| {
+            let sys = py.import("sys").unwrap();
+            let stderr = sys.getattr("stderr").unwrap();
+            let captured = py.import("io").unwrap().call_method0("StringIO").unwrap();
+            sys.setattr("stderr", &captured).unwrap();
+            f(py);
+            sys.setattr("stderr", stderr).unwrap();
+            captured
+                .call_method0("getvalue")
+                .unwrap()
+                .extract()
+                .unwrap()
+        })
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn a_request_is_answered_in_out_and_the_connection_kept() {
+        with_python(|py| {
+            let settings = settings(py, &python_app(py, APP));
+            let post = b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+            let (served, mut client) = serve_bytes(py, &settings, post);
+            let conn = served.unwrap().expect("kept");
+            assert!(!conn.closing);
+            assert_eq!(text(&conn.out), ok("POST /p abc"));
+            assert_eq!(received(&mut client), b"", "written later, without the GIL");
+        });
+    }
+
+    #[test]
+    fn pipelined_requests_are_answered_in_order_and_earlier_answers_go_before_a_body_is_read() {
+        with_python(|py| {
+            let settings = settings(py, &python_app(py, APP));
+            let requests = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n\
+                POST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxyGET /4 HTTP/1.1\r\nHost";
+            let (served, mut client) = serve_bytes(py, &settings, requests);
+            let conn = served.unwrap().expect("kept");
+            assert_eq!(text(&received(&mut client)), ok("GET /1 ") + &ok("GET /2 "));
+            assert_eq!(text(&conn.out), ok("POST /3 xy"));
+            assert_eq!(
+                conn.pending(),
+                b"GET /4 HTTP/1.1\r\nHost",
+                "an incomplete head waits"
+            );
+        });
+    }
+
+    #[test]
+    fn an_application_error_is_logged_and_answered_with_the_error_page() {
+        let mut out = String::new();
+        let log = capturing_stderr(|py| {
+            let settings = settings(py, &python_app(py, APP));
+            let fail = b"GET /fail HTTP/1.1\r\nHost: x\r\n\r\n";
+            let conn = serve_bytes(py, &settings, fail).0.unwrap().expect("kept");
+            out = text(&conn.out);
+        });
+        assert!(log.contains("ZeroDivisionError"), "{log}");
+        assert!(
+            out.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.ends_with(&format!("Content-Length: 59\r\n\r\n{}", text(ERROR_BODY))),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_error_after_the_head_went_cuts_the_body_and_closes() {
+        let log = capturing_stderr(|py| {
+            let settings = settings(py, &python_app(py, APP));
+            let (served, mut client) = serve_bytes(
+                py,
+                &settings,
+                b"GET /stream?fail HTTP/1.1\r\nHost: x\r\n\r\n",
+            );
+            let conn = served.unwrap().expect("given back to be closed");
+            assert!(conn.closing);
+            let got = text(&received(&mut client));
+            assert!(
+                got.ends_with("Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n"),
+                "no last chunk: {got}"
+            );
+
+            let (served, mut client) =
+                serve_bytes(py, &settings, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert!(!served.unwrap().unwrap().closing);
+            let got = text(&received(&mut client));
+            assert!(
+                got.ends_with("\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n"),
+                "{got}"
+            );
+        });
+        assert!(log.contains("ValueError: mid-body"), "{log}");
+    }
+
+    #[test]
+    fn a_refused_chunked_body_is_answered_with_its_status_and_the_app_not_called() {
+        with_python(|py| {
+            let mut settings = settings(
+                py,
+                &python_app(py, c"def app(environ, start_response): raise SystemExit"),
+            );
+            Arc::get_mut(&mut settings)
+                .unwrap()
+                .limits
+                .limit_request_body = Some(3);
+            let head = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+            for (body, status) in [
+                (&b"zz\r\n"[..], "400 Bad Request"),
+                (b"5\r\nhello\r\n", "413 Content Too Large"),
+            ] {
+                let (served, mut client) = serve_bytes(py, &settings, &[&head[..], body].concat());
+                let conn = served.unwrap().expect("given back to be closed");
+                assert!(conn.closing);
+                // Written at once: the body is not read whole.
+                let out = text(&received(&mut client));
+                assert!(out.starts_with(&format!("HTTP/1.1 {status}\r\n")), "{out}");
+                assert!(out.contains("\r\nConnection: close\r\n"), "{out}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_client_gone_mid_response_is_no_error_of_the_application() {
+        with_python(|py| {
+            let app = python_app(
+                py,
+                cr#"
+def app(environ, start_response):
+    write = start_response("200 OK", [])
+    write(b"x" * 1000)
+    return []
+"#,
+            );
+            let settings = settings(py, &app);
+            let (mut conn, client) = pair();
+            drop(client);
+            conn.buf
+                .extend_from_slice(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            let (head, len) = parse_head(conn.pending(), &settings.limits)
+                .unwrap()
+                .unwrap();
+            conn.consume(len);
+            let conn = serve(py, &settings, conn, head)
+                .unwrap()
+                .expect("given back");
+            assert!(conn.closing);
+            assert!(conn.out.is_empty(), "no error page");
+        });
+    }
+
+    #[test]
+    fn the_access_log_gets_each_request_and_may_stop_the_server() {
+        with_python(|py| {
+            let log = python_app(
+                py,
+                cr#"
+entries = []
+def app(line, code, size, client):
+    if line.startswith("GET /stop"):
+        raise KeyboardInterrupt
+    entries.append((line, code, size, client))
+"#,
+            );
+            let mut settings = settings(py, &python_app(py, APP));
+            Arc::get_mut(&mut settings).unwrap().log = Some(log.clone().unbind());
+            let (served, _client) =
+                serve_bytes(py, &settings, b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert!(served.unwrap().is_some());
+            let logged = log
+                .getattr("__globals__")
+                .unwrap()
+                .get_item("entries")
+                .unwrap();
+            assert_eq!(
+                logged.to_string(),
+                "[('GET /x HTTP/1.1', '200', 7, ('', 0))]"
+            );
+            let (served, _client) =
+                serve_bytes(py, &settings, b"GET /stop HTTP/1.1\r\nHost: x\r\n\r\n");
+            let err = served.err().expect("stops the server");
+            assert!(err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py));
+        });
+    }
+
+    #[test]
+    fn an_unparsable_request_is_refused_with_its_status_and_reason() {
+        let (mut conn, mut client) = pair();
+        refuse(&mut conn, ParseError::MissingHost);
+        let got = text(&received(&mut client));
+        let body = format!("{}\n", ParseError::MissingHost);
+        assert_eq!(
+            got,
+            format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        );
+        for (code, reason_phrase) in [
+            (400, "Bad Request"),
+            (413, "Content Too Large"),
+            (414, "URI Too Long"),
+            (431, "Request Header Fields Too Large"),
+            (501, "Not Implemented"),
+            (505, "HTTP Version Not Supported"),
+            (418, "Error"),
+        ] {
+            assert_eq!(reason(code), reason_phrase);
+        }
+    }
 }

@@ -71,3 +71,109 @@ pub struct Settings {
     /// The request objects the application kept nothing of, for the next requests.
     pub spare_objects: Spare,
 }
+
+/// Servers of Python applications, for the engine's tests.
+#[cfg(test)]
+pub mod testing {
+    use std::ffi::CStr;
+
+    use pyo3::types::{PyFrozenSet, PyModule};
+
+    use super::*;
+
+    /// Runs `f` attached to an interpreter started for the tests.
+    pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
+        Python::initialize();
+        Python::attach(f)
+    }
+
+    /// The `app` that the Python `source` defines.
+    pub fn python_app<'py>(py: Python<'py>, source: &CStr) -> Bound<'py, PyAny> {
+        PyModule::from_code(py, source, c"test_app.py", c"test_app")
+            .and_then(|module| module.getattr("app"))
+            .expect("the test application")
+    }
+
+    /// The settings of a server of `app`, with the defaults elsewhere and a short timeout.
+    pub fn settings(py: Python<'_>, app: &Bound<'_, PyAny>) -> Arc<Settings> {
+        let base_environ = PyDict::new(py);
+        for (key, value) in [("SERVER_NAME", "localhost"), ("SERVER_PORT", "80")] {
+            base_environ.set_item(key, value).unwrap();
+        }
+        Arc::new(Settings {
+            app: AppSource::Fixed(app.clone().unbind()),
+            base_environ: base_environ.unbind(),
+            server_software: "test-server/1".into(),
+            limits: Limits::default(),
+            timeout: Duration::from_secs(5),
+            log: None,
+            allow_underscores: false,
+            request_keys: PyFrozenSet::empty(py).unwrap().into_any().unbind(),
+            remote_host: None,
+            forwarded: TrustedProxies::default(),
+            stop: StopSignal::default(),
+            spare_objects: Default::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::PyString;
+
+    use super::testing::with_python;
+    use super::*;
+
+    #[test]
+    fn each_request_asks_its_application_where_the_stdlib_would() {
+        with_python(|py| {
+            let globals = PyDict::new(py);
+            py.run(
+                cr#"
+class Server:
+    application = "class attribute"
+    def get_app(self):
+        return self.application
+
+class Overriding(Server):
+    def get_app(self):
+        return "get_app()"
+
+plain, overriding = Server(), Overriding()
+"#,
+                Some(&globals),
+                None,
+            )
+            .unwrap();
+            let item = |name: &str| globals.get_item(name).unwrap().unwrap();
+            let (plain, overriding) = (item("plain"), item("overriding"));
+            let current =
+                |source: &AppSource| -> String { source.current(py).unwrap().extract().unwrap() };
+            let fixed = AppSource::Fixed(PyString::new(py, "fixed").into_any().unbind());
+            assert_eq!(current(&fixed), "fixed");
+            assert_eq!(
+                current(&AppSource::GetApp(overriding.unbind())),
+                "get_app()"
+            );
+            let dict = plain
+                .getattr("__dict__")
+                .unwrap()
+                .cast_into::<PyDict>()
+                .unwrap();
+            let read = AppSource::Application {
+                server: plain.clone().unbind(),
+                dict: dict.clone().unbind(),
+            };
+            assert_eq!(current(&read), "class attribute", "none on the instance");
+            plain.setattr("application", "set_app()").unwrap();
+            assert_eq!(
+                current(&read),
+                "set_app()",
+                "set while serving: the next request"
+            );
+            let instance_get_app = py.eval(c"lambda: 'instance get_app'", None, None).unwrap();
+            plain.setattr("get_app", instance_get_app).unwrap();
+            assert_eq!(current(&read), "instance get_app");
+        });
+    }
+}
