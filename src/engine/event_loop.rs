@@ -142,7 +142,7 @@ impl EventLoop {
         let mut last_sweep = Instant::now();
         loop {
             let mut wait = interval;
-            match self.settings.stop.get() {
+            match self.settings.server.stop.get() {
                 Stop::Run => {}
                 Stop::Now => return Ok(Ended::Finished),
                 Stop::Drain(deadline) => {
@@ -183,7 +183,7 @@ impl EventLoop {
                     return Err(e.into());
                 }
             }
-            if self.settings.stop.get() == Stop::Now {
+            if self.settings.server.stop.get() == Stop::Now {
                 return Ok(Ended::Finished);
             }
             let now = Instant::now();
@@ -197,7 +197,7 @@ impl EventLoop {
                         None => Ok(false),
                     }
                 })?;
-                if stop || self.settings.stop.get() == Stop::Now {
+                if stop || self.settings.server.stop.get() == Stop::Now {
                     return Ok(Ended::Finished);
                 }
             }
@@ -656,8 +656,8 @@ def app(environ, start_response):
     ) -> (T, Ended) {
         let settings = event_loop.settings.clone();
         let client = thread::spawn(move || {
-            let out = client(&settings.stop);
-            settings.stop.now();
+            let out = client(&settings.server.stop);
+            settings.server.stop.now();
             waker.wake().unwrap();
             out
         });

@@ -15,7 +15,8 @@
 //!   `stop` (how serving is asked to stop).
 //!
 //! What the engine shares with the compatibility layer (`util`, `headers`, `handlers`) lives in
-//! [`crate::pep3333`]; the engine never reaches into the other layer's internals.
+//! [`crate::pep3333`]; of that layer the engine uses only the public classes an application
+//! receives (`Headers`, `FileWrapper`), never its internals.
 //!
 //! # The GIL contract
 //! The GIL is held only to build a request's environ, call the application and take the next

@@ -24,6 +24,7 @@ use crate::engine::pool::BatchScheduling;
 use crate::engine::stop::StopSignal;
 use crate::engine::wsgi::environ;
 use crate::engine::wsgi::request::{self, refuse};
+use crate::engine::wsgi::response::ServerSide;
 use crate::engine::wsgi::settings::{AppSource, Settings};
 
 /// The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain).
@@ -165,7 +166,10 @@ impl Engine {
                     None => AppSource::Fixed(app),
                 },
                 base_environ,
-                server_software: server_software.into(),
+                server: Arc::new(ServerSide {
+                    software: server_software.into(),
+                    stop: StopSignal::default(),
+                }),
                 limits,
                 timeout: seconds(engine_timeout),
                 log,
@@ -173,7 +177,6 @@ impl Engine {
                 request_keys,
                 remote_host,
                 forwarded,
-                stop: StopSignal::default(),
                 spare_objects: Default::default(),
             }),
             config: LoopConfig {
@@ -203,7 +206,7 @@ impl Engine {
         poll_interval: f64,
         should_stop: Option<Py<PyAny>>,
     ) -> PyResult<()> {
-        self.settings.stop.begin();
+        self.settings.server.stop.begin();
         let event_loop = EventLoop::new(&self.settings, &self.config, &self.waker);
         let out = match event_loop {
             Err(e) => Err(e),
@@ -230,7 +233,7 @@ impl Engine {
             }
         };
         *self.waker.lock() = None;
-        self.settings.stop.end();
+        self.settings.server.stop.end();
         out.map(drop)
     }
 
@@ -318,8 +321,8 @@ impl Engine {
     #[pyo3(signature = (graceful_timeout=None))]
     fn stop(&self, graceful_timeout: Option<f64>) {
         match graceful_timeout {
-            None => self.settings.stop.now(),
-            Some(t) => self.settings.stop.drain(seconds(t)),
+            None => self.settings.server.stop.now(),
+            Some(t) => self.settings.server.stop.drain(seconds(t)),
         }
         if let Some(waker) = self.waker.lock().as_ref() {
             let _ = waker.wake();

@@ -37,7 +37,7 @@ pub(crate) fn check_arguments<'py>(
         let (name, value) = unpack_pair(&item?)?;
         let name = convert(&name, "Header name")?;
         let value = convert(&value, "Header value")?;
-        if crate::util::is_hop_by_hop(py, &name)? {
+        if crate::pep3333::header_fields::is_hop_by_hop(py, &name)? {
             let message = PyString::new(py, "Hop-by-hop header, '{}: {}', not allowed")
                 .call_method1(pyo3::intern!(py, "format"), (name, value))?;
             return Err(pyo3::exceptions::PyAssertionError::new_err(

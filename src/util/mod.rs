@@ -12,24 +12,23 @@
 //! else through its own methods), `text.rs` builds values that stay Rust text while every
 //! piece is an exact `str`, `quote.rs` percent-encodes over Latin-1, `uri.rs` holds
 //! `guess_scheme`, `application_uri` and `request_uri`, `path.rs` `shift_path_info`,
-//! `testing_defaults.rs` `setup_testing_defaults`, `hop_by_hop.rs` `is_hop_by_hop`, and
-//! `file_wrapper.rs` `FileWrapper`. The crate uses `guess_scheme` and `is_hop_by_hop` from
-//! here.
+//! `testing_defaults.rs` `setup_testing_defaults` and `file_wrapper.rs` `FileWrapper`;
+//! `is_hop_by_hop` is `crate::pep3333::header_fields`'s, which the handlers check with too. The
+//! crate uses `guess_scheme` from here.
 
 use pyo3::prelude::*;
 
 mod environ;
 mod file_wrapper;
-mod hop_by_hop;
 mod path;
 mod quote;
 mod testing_defaults;
 mod text;
 mod uri;
 
+pub use crate::pep3333::header_fields::is_hop_by_hop;
 pub(crate) use environ::Environ;
 pub use file_wrapper::FileWrapper;
-pub use hop_by_hop::is_hop_by_hop;
 use path::shift_path_info;
 use testing_defaults::setup_testing_defaults;
 pub use uri::guess_scheme;

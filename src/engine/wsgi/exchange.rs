@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::http::chunked::ChunkError;
+use crate::engine::http::limits::Limits;
 use crate::engine::http::parse::RequestHead;
 use crate::engine::net::conn::Conn;
 use crate::engine::wsgi::body::RequestBody;
-use crate::engine::wsgi::response::{Response, Server};
-use crate::engine::wsgi::settings::Settings;
+use crate::engine::wsgi::response::{Response, Server, ServerSide};
 
 pub struct Exchange {
     pub conn: Option<Box<Conn>>,
@@ -27,28 +27,36 @@ pub struct Exchange {
     pub broken: bool,
     timeout: Duration,
     /// The server's software name and whether it is stopping.
-    settings: Arc<Settings>,
+    server: Arc<ServerSide>,
 }
 
-/// What the response says of the server, as `settings` have it now.
-fn server(settings: &Settings, timeout: Duration) -> Server<'_> {
+/// What the response says of the server, as it is now.
+fn server(side: &ServerSide, timeout: Duration) -> Server<'_> {
     Server {
-        software: &settings.server_software,
-        stopping: settings.stop.stopping(),
+        software: &side.software,
+        stopping: side.stop.stopping(),
         timeout,
     }
 }
 
 impl Exchange {
-    pub fn new(mut conn: Box<Conn>, head: &RequestHead, settings: Arc<Settings>) -> Self {
+    /// The exchange of the request `head` on `conn`, whose body is held to `limits` and whose
+    /// reads and writes may each wait `timeout`.
+    pub fn new(
+        mut conn: Box<Conn>,
+        head: &RequestHead,
+        limits: &Limits,
+        timeout: Duration,
+        server: Arc<ServerSide>,
+    ) -> Self {
         let response = Response::new(head, std::mem::take(&mut conn.head_buffer));
         Exchange {
-            body: RequestBody::new(head, &settings.limits),
+            body: RequestBody::new(head, limits),
             conn: Some(conn),
             response,
             broken: false,
-            timeout: settings.timeout,
-            settings,
+            timeout,
+            server,
         }
     }
 
@@ -117,7 +125,7 @@ impl Exchange {
     pub fn send(&mut self, data: &[u8], one_chunk: bool) -> io::Result<()> {
         self.before_head();
         let (conn, body_done) = (self.conn.as_deref_mut(), self.body.done());
-        let server = server(&self.settings, self.timeout);
+        let server = server(&self.server, self.timeout);
         self.response
             .send(conn, &mut self.broken, data, one_chunk, body_done, &server)
     }
@@ -131,7 +139,7 @@ impl Exchange {
     pub fn start_file(&mut self, len: u64) -> io::Result<Option<(std::os::fd::RawFd, u64)>> {
         self.before_head();
         let conn = self.conn.as_deref_mut();
-        let server = server(&self.settings, self.timeout);
+        let server = server(&self.server, self.timeout);
         self.response
             .start_file(conn, &mut self.broken, len, &server)
     }
@@ -147,7 +155,7 @@ impl Exchange {
     pub fn finish(&mut self) -> io::Result<()> {
         self.before_head();
         let (conn, body_done) = (self.conn.as_deref_mut(), self.body.done());
-        let server = server(&self.settings, self.timeout);
+        let server = server(&self.server, self.timeout);
         self.response
             .finish(conn, &mut self.broken, body_done, &server)
     }
@@ -191,7 +199,16 @@ pub mod testing {
         let (mut conn, client) = pair();
         conn.buf.extend_from_slice(&request[len..]);
         let settings = settings(py, &py.None().into_bound(py));
-        (Exchange::new(conn, &head, settings), client)
+        (
+            Exchange::new(
+                conn,
+                &head,
+                &settings.limits,
+                settings.timeout,
+                settings.server.clone(),
+            ),
+            client,
+        )
     }
 
     /// What the client received, with what the connection still held back in `out` written.
@@ -295,7 +312,7 @@ mod tests {
     fn a_stopping_server_closes_after_the_response() {
         with_python(|py| {
             let (mut x, mut client) = exchange(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            x.settings.stop.drain(Duration::from_secs(5));
+            x.server.stop.drain(Duration::from_secs(5));
             started(&mut x, "200 OK");
             x.send(b"ok", true).unwrap();
             assert!(!x.response.keep_alive);

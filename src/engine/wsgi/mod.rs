@@ -7,7 +7,8 @@
 //! next), [`file_response`] (a `wsgi.file_wrapper` answered with `sendfile(2)`) and [`request`]
 //! (one request served from its head to its last byte).
 //!
-//! May use `http`, `net` and [`crate::pep3333`]; never the loop above.
+//! May use `http`, `net`, the stop signal (`stop.rs`), [`crate::pep3333`] and the public classes
+//! the application receives (`headers::Headers`, `util::FileWrapper`); never the loop above.
 
 pub mod body;
 pub mod callables;

@@ -140,7 +140,13 @@ pub fn serve(
         Some(ip) => (ip.to_string(), peer.pair().1),
         None => peer.pair(),
     };
-    let exchange: Shared = Arc::new(Mutex::new(Exchange::new(conn, &head, settings.clone())));
+    let exchange: Shared = Arc::new(Mutex::new(Exchange::new(
+        conn,
+        &head,
+        &settings.limits,
+        settings.timeout,
+        settings.server.clone(),
+    )));
     let refused = exchange.lock().refused_body();
     if let Some(problem) = refused {
         // A chunked body already known to be refused (malformed, or over the limit): its

@@ -15,6 +15,7 @@ use crate::engine::http::decimal::push_decimal;
 use crate::engine::http::parse::{RequestHead, Version};
 use crate::engine::net::conn::Conn;
 use crate::engine::net::io::Deadline;
+use crate::engine::stop::StopSignal;
 use crate::engine::wsgi::response_head::StartedHead;
 use crate::pep3333::latin1::push_text;
 
@@ -27,6 +28,13 @@ pub enum ResponseFraming {
     Close,
     /// 1xx, 204 and 304 responses, whatever the application says.
     NoBody,
+}
+
+/// The server as its responses see it, shared by all its requests: its name (the `Server`
+/// header) and its stop signal (a stopping server's responses say `Connection: close`).
+pub struct ServerSide {
+    pub software: Box<str>,
+    pub stop: StopSignal,
 }
 
 /// What a response is sent with from the server: its name, for the `Server` header the

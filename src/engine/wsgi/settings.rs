@@ -10,8 +10,8 @@ use pyo3::types::PyDict;
 
 use crate::engine::http::forwarded::TrustedProxies;
 use crate::engine::http::limits::Limits;
-use crate::engine::stop::StopSignal;
 use crate::engine::wsgi::recycled::Spare;
+use crate::engine::wsgi::response::ServerSide;
 
 /// Where each request's application comes from. The standard library's handler asks
 /// `server.get_app()` for each request, so `set_app()` while serving holds from the next one on.
@@ -52,7 +52,8 @@ impl AppSource {
 pub struct Settings {
     pub app: AppSource,
     pub base_environ: Py<PyDict>,
-    pub server_software: Arc<str>,
+    /// The server's name and stop signal, which each request's response reads.
+    pub server: Arc<ServerSide>,
     pub limits: Limits,
     pub timeout: Duration,
     /// `log(requestline, code, size, client_address)`, or None when logging is off.
@@ -66,8 +67,6 @@ pub struct Settings {
     pub remote_host: Option<Py<PyAny>>,
     /// The peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers count.
     pub forwarded: TrustedProxies,
-    /// Whether serve_forever() was asked to stop (responses then say `Connection: close`).
-    pub stop: StopSignal,
     /// The request objects the application kept nothing of, for the next requests.
     pub spare_objects: Spare,
 }
@@ -80,6 +79,7 @@ pub mod testing {
     use pyo3::types::{PyFrozenSet, PyModule};
 
     use super::*;
+    use crate::engine::stop::StopSignal;
 
     /// Runs `f` attached to an interpreter started for the tests.
     pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
@@ -103,7 +103,10 @@ pub mod testing {
         Arc::new(Settings {
             app: AppSource::Fixed(app.clone().unbind()),
             base_environ: base_environ.unbind(),
-            server_software: "test-server/1".into(),
+            server: Arc::new(ServerSide {
+                software: "test-server/1".into(),
+                stop: StopSignal::default(),
+            }),
             limits: Limits::default(),
             timeout: Duration::from_secs(5),
             log: None,
@@ -111,7 +114,6 @@ pub mod testing {
             request_keys: PyFrozenSet::empty(py).unwrap().into_any().unbind(),
             remote_host: None,
             forwarded: TrustedProxies::default(),
-            stop: StopSignal::default(),
             spare_objects: Default::default(),
         })
     }
