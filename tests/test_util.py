@@ -30,14 +30,11 @@ DIFFERENTIAL = settings(
     database=None,
 )
 
-FUNCTIONS = [
-    "guess_scheme",
-    "application_uri",
-    "request_uri",
-    "shift_path_info",
-    "setup_testing_defaults",
-    "is_hop_by_hop",
-]
+# The standard library's own functions in wsgiref.util (what it imports from elsewhere aside).
+FUNCTIONS = sorted(
+    name for name, value in vars(std).items()
+    if inspect.isfunction(value) and value.__module__ == std.__name__ and name[0] != "_"
+)
 
 
 # ---------------------------------------------------------------------------

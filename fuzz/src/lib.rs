@@ -21,6 +21,8 @@ pub mod host;
 pub mod limits;
 #[path = "../../src/engine/http/parse.rs"]
 pub mod parse;
+#[path = "../../src/engine/http/rng.rs"]
+pub mod rng;
 
 pub mod checks;
 pub mod mutate;

@@ -11,6 +11,8 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use crate::rng::Rng;
+
 /// Inputs grow no longer than this: the parsers' interesting states are near the start.
 const MAX_LEN: usize = 4096;
 
@@ -67,27 +69,6 @@ fn dictionary_token(line: &str) -> Option<Vec<u8>> {
         }
     }
     Some(token)
-}
-
-/// xorshift64*: deterministic, tiny, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        items.get(self.below(items.len()))
-    }
 }
 
 /// Runs `check` on every seed, then on `iterations` mutants of them from a generator started at

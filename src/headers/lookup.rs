@@ -148,6 +148,16 @@ pub(super) fn get_dispatch<'py>(
     }
 }
 
+/// What `get`, `get_all` and `__delitem__` begin with: the needle for `name` (checked by the
+/// instance's own `_convert_string_type`) and the list to search.
+fn search<'py>(
+    slf: &Bound<'py, Headers>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<(Needle<'py>, Bound<'py, PyList>)> {
+    let needle = Needle::new(&Conv::of(slf)?, name)?;
+    Ok((needle, slf.get().list(slf.py())))
+}
+
 /// The base class's `get`.
 pub(super) fn get_impl<'py>(
     slf: &Bound<'py, Headers>,
@@ -155,9 +165,7 @@ pub(super) fn get_impl<'py>(
     default: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = slf.py();
-    let conv = Conv::of(slf)?;
-    let needle = Needle::new(&conv, name)?;
-    let list = slf.get().list(py);
+    let (needle, list) = search(slf, name)?;
     let text = needle.text_str();
     let mut ran_python = false;
     for pair in live_pairs(&list) {
@@ -175,9 +183,7 @@ pub(super) fn get_all_impl<'py>(
     name: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     let py = slf.py();
-    let conv = Conv::of(slf)?;
-    let needle = Needle::new(&conv, name)?;
-    let list = slf.get().list(py);
+    let (needle, list) = search(slf, name)?;
     let text = needle.text_str();
     let mut ran_python = false;
     let mut values = Vec::new();
@@ -198,9 +204,7 @@ pub(super) fn delitem_impl<'py>(
     name: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
     let py = slf.py();
-    let conv = Conv::of(slf)?;
-    let needle = Needle::new(&conv, name)?;
-    let list = slf.get().list(py);
+    let (needle, list) = search(slf, name)?;
     let text = needle.text_str();
     let mut ran_python = false;
     let mut kept = Vec::with_capacity(list.len());

@@ -15,3 +15,5 @@ pub mod forwarded;
 pub mod host;
 pub mod limits;
 pub mod parse;
+#[cfg(test)]
+pub mod rng;

@@ -202,7 +202,6 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
-    use std::os::fd::AsRawFd;
 
     use super::testing::{pair, received};
     use super::*;
@@ -302,23 +301,6 @@ mod tests {
         assert_eq!(conn.idle_since, now);
     }
 
-    fn nodelay(fd: std::os::fd::RawFd) -> bool {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are valid for writes and `len` is the size of `value`.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(rc, 0);
-        value != 0
-    }
-
     #[test]
     fn nagle_is_turned_off_from_the_second_write_on() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -327,11 +309,13 @@ mod tests {
         ours.set_nonblocking(true).unwrap();
         let stream = Stream::Tcp(mio::net::TcpStream::from_std(ours));
         let mut conn = Conn::new(stream, Peer::Ip(peer));
-        let fd = conn.stream.as_raw_fd();
         conn.write(&[b"one"], Deadline::after(SECOND)).unwrap();
-        assert!(!nodelay(fd), "one whole response never pays the syscall");
+        assert!(
+            !conn.stream.nodelay(),
+            "one whole response never pays the syscall"
+        );
         conn.write(&[b"two"], Deadline::after(SECOND)).unwrap();
-        assert!(nodelay(fd));
+        assert!(conn.stream.nodelay());
         let mut got = [0u8; 6];
         std::io::Read::read_exact(&mut client, &mut got).unwrap();
         assert_eq!(&got, b"onetwo");

@@ -77,74 +77,62 @@ impl FileSend {
 /// One `sendfile(2)` of up to `len` bytes of `file` from `offset` (moved on by what went): the
 /// count sent, or None when the socket is full. The step both the loop's turns and a worker's
 /// blocking copy (`sendfile::copy`) take. Call without the GIL.
-#[cfg(target_os = "linux")]
 pub fn send_some(
     socket: RawFd,
     file: RawFd,
     offset: &mut u64,
     len: u64,
 ) -> io::Result<Option<u64>> {
-    let mut off =
+    let off =
         libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let count = usize::try_from(len.min(1 << 30)).unwrap_or(1 << 30);
     loop {
-        // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
-        let sent = unsafe { libc::sendfile(socket, file, &mut off, count) };
-        if sent > 0 {
-            *offset = off as u64;
-            return Ok(Some(sent as u64));
-        }
-        if sent == 0 {
-            return Err(file_ended());
-        }
-        let err = io::Error::last_os_error();
-        match err.kind() {
-            io::ErrorKind::WouldBlock => return Ok(None),
-            io::ErrorKind::Interrupted => {}
-            _ => return Err(err),
+        match copy_once(socket, file, off, count) {
+            Ok(0) => return Err(file_ended()),
+            Ok(sent) => {
+                *offset += sent as u64;
+                return Ok(Some(sent as u64));
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
 
-/// Where there is no Linux `sendfile(2)`: one `pread` and one `write` of up to `len` bytes,
-/// through a buffer each thread keeps.
+/// Copies up to `count` bytes of `file` from `off` into `socket` with `sendfile(2)`: the count
+/// (0 when the file has no byte there).
+#[cfg(target_os = "linux")]
+fn copy_once(socket: RawFd, file: RawFd, off: libc::off_t, count: usize) -> io::Result<usize> {
+    let mut off = off;
+    // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
+    let sent = unsafe { libc::sendfile(socket, file, &mut off, count) };
+    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
+}
+
+/// Where there is no Linux `sendfile(2)`: one `pread` and one `write` of up to `count` bytes,
+/// through a buffer each thread keeps. The count written (0 when the file has no byte there).
 #[cfg(not(target_os = "linux"))]
-pub fn send_some(
-    socket: RawFd,
-    file: RawFd,
-    offset: &mut u64,
-    len: u64,
-) -> io::Result<Option<u64>> {
+fn copy_once(socket: RawFd, file: RawFd, off: libc::off_t, count: usize) -> io::Result<usize> {
     use std::cell::RefCell;
     const BUFFER: usize = 256 * 1024;
     thread_local! {
         static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUFFER]);
     }
-    let off =
-        libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let want = usize::try_from(len).unwrap_or(BUFFER).min(BUFFER);
+    let want = count.min(BUFFER);
     BUF.with_borrow_mut(|buf| {
         // SAFETY: `buf` has room for `want` bytes; the descriptor is open.
         let got = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), want, off) };
-        if got <= 0 {
-            return Err(file_ended());
+        let got = usize::try_from(got).map_err(|_| io::Error::last_os_error())?;
+        if got == 0 {
+            return Ok(0);
         }
-        loop {
-            // SAFETY: the first `got` bytes of `buf` are initialised; the socket is open.
-            let n = unsafe { libc::write(socket, buf.as_ptr().cast(), got as usize) };
-            if n > 0 {
-                *offset += n as u64;
-                return Ok(Some(n as u64));
-            }
-            if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero));
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::WouldBlock => return Ok(None),
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(err),
-            }
+        // SAFETY: the first `got` bytes of `buf` are initialised; the socket is open.
+        let n = unsafe { libc::write(socket, buf.as_ptr().cast(), got) };
+        match usize::try_from(n) {
+            Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => Ok(n),
+            Err(_) => Err(io::Error::last_os_error()),
         }
     })
 }

@@ -22,6 +22,12 @@ impl Stream {
             let _ = s.set_nodelay(true);
         }
     }
+
+    /// Whether Nagle's algorithm is off (false on a Unix socket), for the tests.
+    #[cfg(test)]
+    pub fn nodelay(&self) -> bool {
+        matches!(self, Stream::Tcp(s) if s.nodelay().unwrap_or(false))
+    }
 }
 
 impl Read for Stream {
@@ -66,6 +72,16 @@ impl AsRawFd for Stream {
 /// every call goes to the socket held. ([`Stream`] and `listener::Listener` use it.)
 macro_rules! source_by_variant {
     ($kind:ident) => {
+        impl $kind {
+            /// The socket held, as the event loop registers it.
+            fn source(&mut self) -> &mut dyn mio::event::Source {
+                match self {
+                    $kind::Tcp(s) => s,
+                    $kind::Unix(s) => s,
+                }
+            }
+        }
+
         impl mio::event::Source for $kind {
             fn register(
                 &mut self,
@@ -73,10 +89,7 @@ macro_rules! source_by_variant {
                 token: mio::Token,
                 interests: mio::Interest,
             ) -> std::io::Result<()> {
-                match self {
-                    $kind::Tcp(s) => mio::event::Source::register(s, registry, token, interests),
-                    $kind::Unix(s) => mio::event::Source::register(s, registry, token, interests),
-                }
+                self.source().register(registry, token, interests)
             }
 
             fn reregister(
@@ -85,17 +98,11 @@ macro_rules! source_by_variant {
                 token: mio::Token,
                 interests: mio::Interest,
             ) -> std::io::Result<()> {
-                match self {
-                    $kind::Tcp(s) => mio::event::Source::reregister(s, registry, token, interests),
-                    $kind::Unix(s) => mio::event::Source::reregister(s, registry, token, interests),
-                }
+                self.source().reregister(registry, token, interests)
             }
 
             fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
-                match self {
-                    $kind::Tcp(s) => mio::event::Source::deregister(s, registry),
-                    $kind::Unix(s) => mio::event::Source::deregister(s, registry),
-                }
+                self.source().deregister(registry)
             }
         }
     };
@@ -111,23 +118,6 @@ mod tests {
     use mio::{Events, Interest, Poll, Token};
 
     use super::*;
-
-    fn tcp_nodelay(fd: RawFd) -> bool {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `value` and `len` are valid for writes and `len` is the size of `value`.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        assert_eq!(rc, 0);
-        value != 0
-    }
 
     /// A connected TCP stream over loopback as the engine holds it, and the client's end.
     fn tcp() -> (Stream, std::net::TcpStream) {
@@ -195,9 +185,9 @@ mod tests {
     #[test]
     fn set_nodelay_turns_nagle_off_on_tcp_and_does_nothing_on_unix() {
         let (ours, _client) = tcp();
-        assert!(!tcp_nodelay(ours.as_raw_fd()));
+        assert!(!ours.nodelay());
         ours.set_nodelay();
-        assert!(tcp_nodelay(ours.as_raw_fd()));
+        assert!(ours.nodelay());
         let (ours, _client) = unix();
         ours.set_nodelay();
     }

@@ -2,11 +2,8 @@
 //! taken from what the connection has buffered and then from the socket, never past its end,
 //! with `Expect: 100-continue` answered on the first read.
 //!
-//! A [`RequestBody`] keeps the body's own state only. Each method is given the connection (None
-//! once the exchange has given it back: nothing more is read, and a refusal found before stays),
-//! the exchange's `broken` flag (set here when the body is malformed or the client goes away
-//! mid-body; once it is set, nothing more is read) and how long one read may wait. Call without
-//! the GIL.
+//! A [`RequestBody`] keeps the body's own state only; each read is given the [`Wire`] it reads
+//! from. Call without the GIL.
 
 use std::io;
 use std::time::Duration;
@@ -45,6 +42,16 @@ fn cut_short() -> io::Error {
     )
 }
 
+/// Where a body is read from, as each read is given it: the connection (None once the exchange
+/// has given it back: nothing more is read, and a refusal found before stays), the exchange's
+/// `broken` flag (set here when the body is malformed or the client goes away mid-body; once it
+/// is set, nothing more is read) and how long one read may wait.
+pub struct Wire<'a> {
+    pub conn: Option<&'a mut Conn>,
+    pub broken: &'a mut bool,
+    pub timeout: Duration,
+}
+
 impl RequestBody {
     /// The body `head` announces, held to `limits` when chunked.
     pub fn new(head: &RequestHead, limits: &Limits) -> Self {
@@ -64,8 +71,8 @@ impl RequestBody {
     }
 
     /// The decoded body bytes available without reading the socket.
-    fn available<'a>(&'a mut self, conn: Option<&'a mut Conn>, broken: &mut bool) -> &'a [u8] {
-        let Some(conn) = conn else {
+    fn available<'a>(&'a mut self, wire: &'a mut Wire<'_>) -> &'a [u8] {
+        let Some(conn) = wire.conn.as_deref_mut() else {
             return &[];
         };
         match &mut self.remaining {
@@ -86,7 +93,7 @@ impl RequestBody {
                     match decoder.decode(conn.pending(), &mut self.decoded) {
                         Ok(used) => conn.consume(used),
                         Err(e) => {
-                            *broken = true;
+                            *wire.broken = true;
                             self.refused = Some(e);
                         }
                     }
@@ -141,8 +148,8 @@ impl RequestBody {
 
     /// Why the chunked body was refused (malformed, or over the limit), if it was: found while
     /// the app read it, or in what has arrived so far.
-    pub fn refused(&mut self, conn: Option<&mut Conn>, broken: &mut bool) -> Option<ChunkError> {
-        let _ = self.available(conn, broken);
+    pub fn refused(&mut self, wire: &mut Wire<'_>) -> Option<ChunkError> {
+        let _ = self.available(wire);
         self.refused
     }
 
@@ -153,19 +160,14 @@ impl RequestBody {
     }
 
     /// Reads more of the body from the socket; false at the end of the body.
-    fn fill(
-        &mut self,
-        mut conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
-    ) -> io::Result<bool> {
+    fn fill(&mut self, wire: &mut Wire<'_>) -> io::Result<bool> {
         if let Some(e) = &self.refused {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("chunked body refused: {e}"),
             ));
         }
-        if self.remaining.is_none() || *broken {
+        if self.remaining.is_none() || *wire.broken {
             return Ok(false);
         }
         if let Some(Remaining::Chunked(d)) = &self.remaining {
@@ -175,19 +177,24 @@ impl RequestBody {
         }
         if self.continue_pending {
             self.continue_pending = false;
-            if let Some(conn) = conn.as_deref_mut() {
+            if let Some(conn) = wire.conn.as_deref_mut() {
                 conn.write(
                     &[b"HTTP/1.1 100 Continue\r\n\r\n"],
-                    Deadline::after(timeout),
+                    Deadline::after(wire.timeout),
                 )?;
             }
         }
-        let Some(conn) = conn else {
+        let Some(conn) = wire.conn.as_deref_mut() else {
             return Ok(false);
         };
         conn.undrained = true;
-        if read_some(&mut conn.stream, &mut conn.buf, Deadline::after(timeout))? == 0 {
-            *broken = true;
+        if read_some(
+            &mut conn.stream,
+            &mut conn.buf,
+            Deadline::after(wire.timeout),
+        )? == 0
+        {
+            *wire.broken = true;
             return Err(cut_short());
         }
         Ok(true)
@@ -195,26 +202,18 @@ impl RequestBody {
 
     /// `limit` body bytes (all that is left when `None`), fewer only at the end of the body:
     /// what `read(n)` on the stdlib's buffered socket file gives.
-    pub fn read(
-        &mut self,
-        mut conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
-        limit: Option<usize>,
-    ) -> io::Result<Vec<u8>> {
+    pub fn read(&mut self, wire: &mut Wire<'_>, limit: Option<usize>) -> io::Result<Vec<u8>> {
         let want = limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         loop {
-            let avail = self.available(conn.as_deref_mut(), broken);
+            let avail = self.available(wire);
             let n = avail.len().min(want - out.len());
             out.extend_from_slice(&avail[..n]);
-            self.take(conn.as_deref_mut(), n);
+            self.take(wire.conn.as_deref_mut(), n);
             if out.len() == want || self.done() {
                 return Ok(out);
             }
-            if !self.read_direct(conn.as_deref_mut(), broken, timeout, &mut out, want)?
-                && !self.fill(conn.as_deref_mut(), broken, timeout)?
-            {
+            if !self.read_direct(wire, &mut out, want)? && !self.fill(wire)? {
                 return Ok(out);
             }
         }
@@ -232,26 +231,20 @@ impl RequestBody {
 
     /// Fills `dst` with body bytes (fewer only at the end of the body): what is buffered first,
     /// then straight from the socket. The count.
-    pub fn read_into(
-        &mut self,
-        mut conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
-        dst: &mut [u8],
-    ) -> io::Result<usize> {
+    pub fn read_into(&mut self, wire: &mut Wire<'_>, dst: &mut [u8]) -> io::Result<usize> {
         let mut filled = 0;
         loop {
-            let avail = self.available(conn.as_deref_mut(), broken);
+            let avail = self.available(wire);
             let n = avail.len().min(dst.len() - filled);
             dst[filled..filled + n].copy_from_slice(&avail[..n]);
-            self.take(conn.as_deref_mut(), n);
+            self.take(wire.conn.as_deref_mut(), n);
             filled += n;
             if filled == dst.len() || self.done() {
                 return Ok(filled);
             }
-            let direct = match (&mut self.remaining, conn.as_deref_mut()) {
+            let direct = match (&mut self.remaining, wire.conn.as_deref_mut()) {
                 (Some(Remaining::Length(left)), Some(conn))
-                    if !self.continue_pending && !*broken && conn.pending().is_empty() =>
+                    if !self.continue_pending && !*wire.broken && conn.pending().is_empty() =>
                 {
                     let room =
                         (dst.len() - filled).min(usize::try_from(*left).unwrap_or(usize::MAX));
@@ -259,10 +252,10 @@ impl RequestBody {
                     let n = read_slice(
                         &mut conn.stream,
                         &mut dst[filled..filled + room],
-                        Deadline::after(timeout),
+                        Deadline::after(wire.timeout),
                     )?;
                     if n == 0 {
-                        *broken = true;
+                        *wire.broken = true;
                         return Err(cut_short());
                     }
                     *left -= n as u64;
@@ -274,7 +267,7 @@ impl RequestBody {
                 }
                 _ => false,
             };
-            if !direct && !self.fill(conn.as_deref_mut(), broken, timeout)? {
+            if !direct && !self.fill(wire)? {
                 return Ok(filled);
             }
         }
@@ -285,9 +278,7 @@ impl RequestBody {
     /// when it does not apply: bytes are buffered, a 100 Continue is due, or the body is chunked.
     fn read_direct(
         &mut self,
-        conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
+        wire: &mut Wire<'_>,
         out: &mut Vec<u8>,
         want: usize,
     ) -> io::Result<bool> {
@@ -297,19 +288,19 @@ impl RequestBody {
         let Some(Remaining::Length(left)) = &mut self.remaining else {
             return Ok(false);
         };
-        let Some(conn) = conn else {
+        let Some(conn) = wire.conn.as_deref_mut() else {
             return Ok(false);
         };
-        if self.continue_pending || *broken || !conn.pending().is_empty() {
+        if self.continue_pending || *wire.broken || !conn.pending().is_empty() {
             return Ok(false);
         }
         let room = (want - out.len())
             .min(usize::try_from(*left).unwrap_or(usize::MAX))
             .min(MOST);
         conn.undrained = true;
-        let n = read_at_most(&mut conn.stream, out, room, Deadline::after(timeout))?;
+        let n = read_at_most(&mut conn.stream, out, room, Deadline::after(wire.timeout))?;
         if n == 0 {
-            *broken = true;
+            *wire.broken = true;
             return Err(cut_short());
         }
         *left -= n as u64;
@@ -320,30 +311,24 @@ impl RequestBody {
     }
 
     /// One line of the body, through `\n`, at most `limit` bytes.
-    pub fn readline(
-        &mut self,
-        mut conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
-        limit: Option<usize>,
-    ) -> io::Result<Vec<u8>> {
+    pub fn readline(&mut self, wire: &mut Wire<'_>, limit: Option<usize>) -> io::Result<Vec<u8>> {
         let limit = limit.unwrap_or(usize::MAX);
         loop {
-            let avail = self.available(conn.as_deref_mut(), broken);
+            let avail = self.available(wire);
             let scan = &avail[..avail.len().min(limit)];
             if let Some(i) = scan.iter().position(|&b| b == b'\n') {
                 let out = scan[..=i].to_vec();
-                self.take(conn.as_deref_mut(), i + 1);
+                self.take(wire.conn.as_deref_mut(), i + 1);
                 return Ok(out);
             }
             if scan.len() == limit
-                || self.rest_is_buffered(conn.as_deref())
-                || !self.fill(conn.as_deref_mut(), broken, timeout)?
+                || self.rest_is_buffered(wire.conn.as_deref())
+                || !self.fill(wire)?
             {
-                let avail = self.available(conn.as_deref_mut(), broken);
+                let avail = self.available(wire);
                 let n = avail.len().min(limit);
                 let out = avail[..n].to_vec();
-                self.take(conn.as_deref_mut(), n);
+                self.take(wire.conn.as_deref_mut(), n);
                 return Ok(out);
             }
         }
@@ -351,26 +336,20 @@ impl RequestBody {
 
     /// Reads and drops what is left of the body, up to `max` bytes, so that the next request on
     /// the connection can be read; false when that was not possible.
-    pub fn discard(
-        &mut self,
-        mut conn: Option<&mut Conn>,
-        broken: &mut bool,
-        timeout: Duration,
-        max: usize,
-    ) -> bool {
+    pub fn discard(&mut self, wire: &mut Wire<'_>, max: usize) -> bool {
         let mut dropped = 0usize;
         loop {
-            let n = self.available(conn.as_deref_mut(), broken).len();
-            self.take(conn.as_deref_mut(), n);
+            let n = self.available(wire).len();
+            self.take(wire.conn.as_deref_mut(), n);
             dropped += n;
             if self.done() {
-                return !*broken;
+                return !*wire.broken;
             }
             if dropped > max || self.continue_pending {
                 // An unread body the client has not even sent yet (100-continue): close instead.
                 return false;
             }
-            match self.fill(conn.as_deref_mut(), broken, timeout) {
+            match self.fill(wire) {
                 Ok(true) => {}
                 _ => return false,
             }
@@ -392,6 +371,14 @@ mod tests {
     use std::os::unix::net::UnixStream;
 
     use super::*;
+
+    fn wire<'a>(conn: Option<&'a mut Conn>, broken: &'a mut bool, timeout: Duration) -> Wire<'a> {
+        Wire {
+            conn,
+            broken,
+            timeout,
+        }
+    }
     use crate::engine::http::parse::parse_head;
     use crate::engine::net::conn::testing::{pair, received};
 
@@ -454,13 +441,13 @@ mod tests {
         let mut broken = false;
         assert_eq!(body.length_left(), Some(11));
         let got = body
-            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
             .unwrap();
         assert_eq!(got, b"hello world");
         assert!(body.done() && !broken);
         assert_eq!(body.length_left(), Some(0));
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
                 .unwrap(),
             b""
         );
@@ -475,13 +462,13 @@ mod tests {
         let mut pieces = Vec::new();
         for _ in 0..4 {
             pieces.push(
-                body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(4))
+                body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), Some(4))
                     .unwrap(),
             );
         }
         assert_eq!(pieces, [&b"hell"[..], b"o wo", b"rld", b""]);
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(0))
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), Some(0))
                 .unwrap(),
             b""
         );
@@ -494,7 +481,7 @@ mod tests {
         let mut broken = false;
         let mut dst = [0u8; 4];
         assert_eq!(
-            body.read_into(Some(&mut conn), &mut broken, TIMEOUT, &mut dst)
+            body.read_into(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), &mut dst)
                 .unwrap(),
             4
         );
@@ -502,7 +489,7 @@ mod tests {
         assert_eq!(body.length_left(), Some(2));
         let mut dst = [0u8; 10];
         assert_eq!(
-            body.read_into(Some(&mut conn), &mut broken, TIMEOUT, &mut dst)
+            body.read_into(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), &mut dst)
                 .unwrap(),
             2
         );
@@ -517,7 +504,7 @@ mod tests {
             length_body(text.len(), b"", &[&text[..], NEXT].concat());
         let mut broken = false;
         let mut line = |limit| {
-            body.readline(Some(&mut conn), &mut broken, TIMEOUT, limit)
+            body.readline(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), limit)
                 .unwrap()
         };
         assert_eq!(line(None), b"line one\n");
@@ -538,18 +525,21 @@ mod tests {
         let mut broken = false;
         assert_eq!(body.length_left(), None);
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
                 .unwrap(),
             b"hello world"
         );
         assert!(body.done() && !broken);
-        assert_eq!(body.refused(Some(&mut conn), &mut broken), None);
+        assert_eq!(
+            body.refused(&mut wire(Some(&mut conn), &mut broken, TIMEOUT)),
+            None
+        );
         assert_eq!(left_over(&mut conn), NEXT);
 
         let chunks = b"4\r\nab\nc\r\n3\r\nd\ne\r\n0\r\n\r\n";
         let (mut body, mut conn, _client) = chunked_body(b"", chunks);
         let mut line = |limit| {
-            body.readline(Some(&mut conn), &mut broken, TIMEOUT, limit)
+            body.readline(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), limit)
                 .unwrap()
         };
         assert_eq!(line(None), b"ab\n");
@@ -565,7 +555,7 @@ mod tests {
         let (mut body, mut conn, _client) = chunked_body(b"", b"5\r\nhelloXX\r\n0\r\n\r\n");
         let mut broken = false;
         let err = body
-            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(
@@ -574,10 +564,10 @@ mod tests {
         );
         assert!(broken);
         assert_eq!(
-            body.refused(Some(&mut conn), &mut broken),
+            body.refused(&mut wire(Some(&mut conn), &mut broken, TIMEOUT)),
             Some(ChunkError::MissingDataCrlf)
         );
-        assert!(!body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+        assert!(!body.discard(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), 1 << 20));
     }
 
     #[test]
@@ -592,14 +582,17 @@ mod tests {
         let mut body = RequestBody::new(&request, &limits);
         let mut broken = false;
         assert_eq!(
-            body.refused(Some(&mut conn), &mut broken),
+            body.refused(&mut wire(Some(&mut conn), &mut broken, TIMEOUT)),
             Some(ChunkError::BodyTooLarge)
         );
         assert!(broken);
         // Nothing arrived yet: nothing refused.
         let (mut body, mut conn, _client) = chunked_body(b"", b"");
         let mut broken = false;
-        assert_eq!(body.refused(Some(&mut conn), &mut broken), None);
+        assert_eq!(
+            body.refused(&mut wire(Some(&mut conn), &mut broken, TIMEOUT)),
+            None
+        );
         assert!(!broken);
     }
 
@@ -608,16 +601,19 @@ mod tests {
         type Read = fn(&mut RequestBody, &mut Conn, &mut bool) -> io::Result<usize>;
         let reads: [(&str, Read); 4] = [
             ("read", |b, c, k| {
-                b.read(Some(c), k, TIMEOUT, None).map(|v| v.len())
+                b.read(&mut wire(Some(c), k, TIMEOUT), None)
+                    .map(|v| v.len())
             }),
             ("read(n)", |b, c, k| {
-                b.read(Some(c), k, TIMEOUT, Some(8)).map(|v| v.len())
+                b.read(&mut wire(Some(c), k, TIMEOUT), Some(8))
+                    .map(|v| v.len())
             }),
             ("readline", |b, c, k| {
-                b.readline(Some(c), k, TIMEOUT, None).map(|v| v.len())
+                b.readline(&mut wire(Some(c), k, TIMEOUT), None)
+                    .map(|v| v.len())
             }),
             ("read_into", |b, c, k| {
-                b.read_into(Some(c), k, TIMEOUT, &mut [0; 8])
+                b.read_into(&mut wire(Some(c), k, TIMEOUT), &mut [0; 8])
             }),
         ];
         for (name, read) in reads {
@@ -632,7 +628,7 @@ mod tests {
         drop(client);
         let mut broken = false;
         let err = body
-            .read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            .read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert!(broken);
@@ -644,7 +640,7 @@ mod tests {
         let mut broken = false;
         let short = Duration::from_millis(20);
         let err = body
-            .read(Some(&mut conn), &mut broken, short, None)
+            .read(&mut wire(Some(&mut conn), &mut broken, short), None)
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(!broken);
@@ -663,14 +659,14 @@ mod tests {
             "not before the application reads"
         );
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(5))
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), Some(5))
                 .unwrap(),
             b"hello"
         );
         assert_eq!(received(&mut client), b"HTTP/1.1 100 Continue\r\n\r\n");
         client.write_all(b"world").unwrap();
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, None)
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), None)
                 .unwrap(),
             b"world"
         );
@@ -685,7 +681,7 @@ mod tests {
         );
         let (mut body, mut conn, mut client) = body_of(&request, b"", b"");
         let mut broken = false;
-        assert!(!body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+        assert!(!body.discard(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), 1 << 20));
         assert!(body.cancel_continue());
         assert!(!body.cancel_continue());
         assert_eq!(received(&mut client), b"");
@@ -701,17 +697,17 @@ mod tests {
         let (mut body, mut conn, _client) = length_body(10, b"0123", &[b"456789", NEXT].concat());
         let mut broken = false;
         assert_eq!(
-            body.read(Some(&mut conn), &mut broken, TIMEOUT, Some(2))
+            body.read(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), Some(2))
                 .unwrap(),
             b"01"
         );
-        assert!(body.discard(Some(&mut conn), &mut broken, TIMEOUT, 1 << 20));
+        assert!(body.discard(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), 1 << 20));
         assert!(body.done());
         assert_eq!(left_over(&mut conn), NEXT);
 
         let (mut body, mut conn, _client) = length_body(100, b"0123", b"4567");
         assert!(
-            !body.discard(Some(&mut conn), &mut broken, TIMEOUT, 3),
+            !body.discard(&mut wire(Some(&mut conn), &mut broken, TIMEOUT), 3),
             "over the limit"
         );
     }
@@ -720,21 +716,30 @@ mod tests {
     fn without_its_connection_a_body_gives_nothing_more_but_keeps_its_refusal() {
         let (mut body, _conn, _client) = length_body(10, b"", b"");
         let mut broken = false;
-        assert_eq!(body.read(None, &mut broken, TIMEOUT, None).unwrap(), b"");
         assert_eq!(
-            body.readline(None, &mut broken, TIMEOUT, None).unwrap(),
+            body.read(&mut wire(None, &mut broken, TIMEOUT), None)
+                .unwrap(),
             b""
         );
         assert_eq!(
-            body.read_into(None, &mut broken, TIMEOUT, &mut [0; 4])
+            body.readline(&mut wire(None, &mut broken, TIMEOUT), None)
+                .unwrap(),
+            b""
+        );
+        assert_eq!(
+            body.read_into(&mut wire(None, &mut broken, TIMEOUT), &mut [0; 4])
                 .unwrap(),
             0
         );
 
         let (mut body, mut conn, _client) = chunked_body(b"zz\r\n", b"");
-        assert!(body.refused(Some(&mut conn), &mut broken).is_some());
+        assert!(body
+            .refused(&mut wire(Some(&mut conn), &mut broken, TIMEOUT))
+            .is_some());
         body.release();
-        let err = body.read(None, &mut broken, TIMEOUT, None).unwrap_err();
+        let err = body
+            .read(&mut wire(None, &mut broken, TIMEOUT), None)
+            .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -24,6 +24,20 @@ fn io_error(e: std::io::Error) -> PyErr {
     PyErr::from(e)
 }
 
+/// What `read` (a method of the exchange) gives of the body, as bytes; the GIL released while
+/// it reads.
+fn body_bytes<'py>(
+    py: Python<'py>,
+    exchange: &Shared,
+    read: impl FnOnce(&mut Exchange) -> std::io::Result<Vec<u8>> + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let exchange = exchange.clone();
+    let data = py
+        .detach(move || read(&mut exchange.lock()))
+        .map_err(io_error)?;
+    Ok(PyBytes::new(py, &data))
+}
+
 /// A negative or None size means "everything", as for file objects.
 fn size_limit(size: Option<isize>) -> Option<usize> {
     size.and_then(|n| usize::try_from(n).ok())
@@ -46,11 +60,7 @@ impl Input {
         if let Some(bytes) = read_in_place(py, &self.exchange, size_limit(size))? {
             return Ok(bytes);
         }
-        let exchange = self.exchange.clone();
-        let data = py
-            .detach(move || exchange.lock().read(size_limit(size)))
-            .map_err(io_error)?;
-        Ok(PyBytes::new(py, &data))
+        body_bytes(py, &self.exchange, |x| x.read(size_limit(size)))
     }
 
     /// Read one line of the body, at most size bytes.
@@ -58,11 +68,7 @@ impl Input {
     /// Releases the GIL while it waits for the socket.
     #[pyo3(signature = (size=-1), text_signature = "(self, size=-1)")]
     fn readline<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
-        let exchange = self.exchange.clone();
-        let data = py
-            .detach(move || exchange.lock().readline(size_limit(size)))
-            .map_err(io_error)?;
-        Ok(PyBytes::new(py, &data))
+        body_bytes(py, &self.exchange, |x| x.readline(size_limit(size)))
     }
 
     /// Read the remaining lines of the body (stopping once hint bytes were read, if given).
@@ -354,7 +360,8 @@ mod tests {
     }
 
     /// Runs `code` with `i` (wsgi.input), `sr` (start_response) and `w` (its write) of the
-    /// exchange.
+    /// exchange, and `fails(kind, call, *args)`, which returns the `kind` exception `call(*args)`
+    /// raised (and fails when it raised none).
     fn run(py: Python<'_>, exchange: &Shared, code: &CStr) -> PyResult<()> {
         let write = Py::new(
             py,
@@ -373,7 +380,28 @@ mod tests {
         locals.set_item("i", Py::new(py, input)?)?;
         locals.set_item("sr", Py::new(py, start)?)?;
         locals.set_item("w", write)?;
+        py.run(
+            cr#"
+def fails(kind, call, *args):
+    try:
+        call(*args)
+    except kind as e:
+        return e
+    raise AssertionError(f"{call!r}{args!r} raised no {kind.__name__}")
+"#,
+            None,
+            Some(&locals),
+        )?;
         py.run(code, None, Some(&locals))
+    }
+
+    /// Runs `code` (as [`run`] does) on the exchange of a GET request, then `check`s it.
+    fn on_a_get(code: &CStr, check: impl FnOnce(&Shared, &mut UnixStream)) {
+        with_python(|py| {
+            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+            run(py, &exchange, code).unwrap();
+            check(&exchange, &mut client);
+        });
     }
 
     fn wire(exchange: &Shared, client: &mut UnixStream) -> Vec<u8> {
@@ -452,47 +480,29 @@ assert i.read(20000) == b""
 
     #[test]
     fn start_response_then_write_streams_the_body() {
-        with_python(|py| {
-            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            run(
-                py,
-                &exchange,
-                cr#"
+        on_a_get(
+            cr#"
 assert sr("200 OK", [("Content-Type", "text/plain"), ("Date", "today")]) is w
 w(b"hello")
 w(b"")
-try:
-    sr("500 Oops", [])
-except AssertionError as e:
-    assert str(e) == "Headers already set!", e
-else:
-    raise AssertionError("started twice")
-try:
-    w("text")
-except AssertionError as e:
-    assert str(e) == "write() argument must be a bytes instance", e
-else:
-    raise AssertionError("wrote a str")
+assert str(fails(AssertionError, sr, "500 Oops", [])) == "Headers already set!"
+assert str(fails(AssertionError, w, "text")) == "write() argument must be a bytes instance"
 "#,
-            )
-            .unwrap();
-            exchange.lock().finish().unwrap();
-            assert_eq!(
-                wire(&exchange, &mut client),
-                b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Type: text/plain\r\n\
+            |exchange, client| {
+                exchange.lock().finish().unwrap();
+                assert_eq!(
+                    wire(exchange, client),
+                    b"HTTP/1.1 200 OK\r\nServer: test-server/1\r\nContent-Type: text/plain\r\n\
                   Date: today\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
-            );
-        });
+                );
+            },
+        );
     }
 
     #[test]
     fn exc_info_replaces_a_head_not_sent_and_reraises_once_it_is() {
-        with_python(|py| {
-            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            run(
-                py,
-                &exchange,
-                cr#"
+        on_a_get(
+            cr#"
 import sys
 sr("200 OK", [("Date", "today")])
 try:
@@ -503,73 +513,45 @@ w(b"sorry")
 try:
     raise ValueError("boom")
 except ValueError:
-    try:
-        sr("502 Again", [], sys.exc_info())
-    except ValueError as e:
-        assert str(e) == "boom"
-    else:
-        raise AssertionError("not re-raised")
+    assert str(fails(ValueError, sr, "502 Again", [], sys.exc_info())) == "boom"
 "#,
-            )
-            .unwrap();
-            let got = wire(&exchange, &mut client);
-            assert!(got.starts_with(b"HTTP/1.1 500 Error\r\n"), "{got:?}");
-            assert!(got.ends_with(b"5\r\nsorry\r\n"), "{got:?}");
-        });
+            |exchange, client| {
+                let got = wire(exchange, client);
+                assert!(got.starts_with(b"HTTP/1.1 500 Error\r\n"), "{got:?}");
+                assert!(got.ends_with(b"5\r\nsorry\r\n"), "{got:?}");
+            },
+        );
     }
 
     #[test]
     fn the_standard_checks_refuse_a_bad_status_and_leave_the_response_unstarted() {
-        with_python(|py| {
-            let (exchange, _client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            run(
-                py,
-                &exchange,
-                cr#"
+        on_a_get(
+            cr#"
 for status in ["200", b"200 OK", 200]:
-    try:
-        sr(status, [])
-    except AssertionError:
-        pass
-    else:
-        raise AssertionError(f"{status!r} accepted")
-try:
-    w(b"x")
-except AssertionError as e:
-    assert str(e) == "write() before start_response()", e
-else:
-    raise AssertionError("wrote before start_response")
+    fails(AssertionError, sr, status, [])
+assert str(fails(AssertionError, w, b"x")) == "write() before start_response()"
 sr("200 OK", [])
 "#,
-            )
-            .unwrap();
-            assert!(exchange.lock().response.head.is_started());
-        });
+            |exchange, _client| {
+                assert!(exchange.lock().response.head.is_started());
+            },
+        );
     }
 
     #[test]
     fn a_head_latin1_cannot_encode_raises_unicode_encode_error_and_closes() {
-        with_python(|py| {
-            let (exchange, mut client) = shared(py, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-            run(
-                py,
-                &exchange,
-                cr#"
+        on_a_get(
+            cr#"
 sr("200 OK", [("X-Name", "\u0100")])
-try:
-    w(b"x")
-except UnicodeEncodeError as e:
-    assert e.encoding in ("latin-1", "iso8859-1"), e.encoding
-else:
-    raise AssertionError("no UnicodeEncodeError")
+assert fails(UnicodeEncodeError, w, b"x").encoding in ("latin-1", "iso8859-1")
 "#,
-            )
-            .unwrap();
-            let x = exchange.lock();
-            assert!(x.response.headers_sent && x.broken && !x.response.keep_alive);
-            drop(x);
-            assert_eq!(wire(&exchange, &mut client), b"");
-        });
+            |exchange, client| {
+                let x = exchange.lock();
+                assert!(x.response.headers_sent && x.broken && !x.response.keep_alive);
+                drop(x);
+                assert_eq!(wire(exchange, client), b"");
+            },
+        );
     }
 
     #[test]
@@ -586,12 +568,7 @@ else:
                 py,
                 &exchange,
                 cr#"
-try:
-    w(b"late")
-except ValueError as e:
-    assert str(e) == "write() after the response was finished", e
-else:
-    raise AssertionError("wrote after the end")
+assert str(fails(ValueError, w, b"late")) == "write() after the response was finished"
 assert i.read() == b""
 "#,
             )

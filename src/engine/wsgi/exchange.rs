@@ -16,7 +16,7 @@ use crate::engine::http::chunked::ChunkError;
 use crate::engine::http::limits::Limits;
 use crate::engine::http::parse::RequestHead;
 use crate::engine::net::conn::Conn;
-use crate::engine::wsgi::body::RequestBody;
+use crate::engine::wsgi::body::{RequestBody, Wire};
 use crate::engine::wsgi::response::{Response, Server, ServerSide};
 
 pub struct Exchange {
@@ -62,17 +62,27 @@ impl Exchange {
 
     // --- the request body ----------------------------------------------------------------------
 
+    /// The body, and the wire it reads from: this exchange's connection, flag and timeout.
+    fn body_and_wire(&mut self) -> (&mut RequestBody, Wire<'_>) {
+        let wire = Wire {
+            conn: self.conn.as_deref_mut(),
+            broken: &mut self.broken,
+            timeout: self.timeout,
+        };
+        (&mut self.body, wire)
+    }
+
     /// Why the chunked body was refused (malformed, or over the limit), if it was: found while
     /// the app read it, or in what has arrived so far.
     pub fn refused_body(&mut self) -> Option<ChunkError> {
-        self.body
-            .refused(self.conn.as_deref_mut(), &mut self.broken)
+        let (body, mut wire) = self.body_and_wire();
+        body.refused(&mut wire)
     }
 
     /// `limit` body bytes (all that is left when `None`), fewer only at the end of the body.
     pub fn read(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
-        let conn = self.conn.as_deref_mut();
-        self.body.read(conn, &mut self.broken, self.timeout, limit)
+        let (body, mut wire) = self.body_and_wire();
+        body.read(&mut wire, limit)
     }
 
     /// How much of a body framed by its length is left; None for a chunked body.
@@ -82,23 +92,21 @@ impl Exchange {
 
     /// Fills `dst` with body bytes (fewer only at the end of the body). The count.
     pub fn read_into(&mut self, dst: &mut [u8]) -> io::Result<usize> {
-        let conn = self.conn.as_deref_mut();
-        self.body
-            .read_into(conn, &mut self.broken, self.timeout, dst)
+        let (body, mut wire) = self.body_and_wire();
+        body.read_into(&mut wire, dst)
     }
 
     /// One line of the body, through `\n`, at most `limit` bytes.
     pub fn readline(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
-        let conn = self.conn.as_deref_mut();
-        self.body
-            .readline(conn, &mut self.broken, self.timeout, limit)
+        let (body, mut wire) = self.body_and_wire();
+        body.readline(&mut wire, limit)
     }
 
     /// Reads and drops what is left of the body, up to `max` bytes, so that the next request on
     /// the connection can be read; false when that was not possible.
     pub fn discard_body(&mut self, max: usize) -> bool {
-        let conn = self.conn.as_deref_mut();
-        self.body.discard(conn, &mut self.broken, self.timeout, max)
+        let (body, mut wire) = self.body_and_wire();
+        body.discard(&mut wire, max)
     }
 
     // --- the response --------------------------------------------------------------------------
