@@ -210,6 +210,9 @@ def engine_for(server, handler_base, server_base, server_handler):
         threads=threads,
         log=_access_logger(server, handler_class),
         remote_host=_remote_host(server, handler_class, handler_base),
+        # A header may not set what get_environ() sets, nor a key of server.base_environ; it
+        # does override os.environ's copy (the engine's own default would count that too).
+        request_keys=_native.REQUEST_KEYS.union(server.base_environ),
         limit_request_line=server.limit_request_line,
         limit_request_fields=server.limit_request_fields,
         limit_request_field_size=server.limit_request_field_size,

@@ -92,6 +92,9 @@ impl Engine {
     /// access for it: that is read from the instance's `__dict__` instead, unless a `get_app` is
     /// set on the instance.
     ///
+    /// `request_keys` are the environ keys no request header may set; None: `REQUEST_KEYS` and
+    /// the keys of `base_environ`.
+    ///
     /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None,
