@@ -10,6 +10,9 @@
 //!
 //! GIL: every function here holds the GIL and does no I/O of its own; output goes to the
 //! handler's Python stream objects.
+//!
+//! May use [`crate::pep3333`], `pyhelpers`, and the public pieces of `util` (`Environ`,
+//! `guess_scheme`) and `headers` (`Headers` and its Rust API).
 
 use pyo3::prelude::*;
 

@@ -17,6 +17,8 @@
 //! `get_all` and `__delitem__`; `render.rs` the text the class produces (`str`, `repr`, MIME
 //! parameters); `overrides.rs` tells which base methods a subclass replaced; `api.rs` is the
 //! Rust API the handlers use, re-exported here.
+//!
+//! May use [`crate::pep3333`] and `pyhelpers`.
 
 use pyo3::prelude::*;
 

@@ -6,6 +6,8 @@
 //! raises once the headers are sent), [`header_fields`] (control characters, hop-by-hop names),
 //! [`latin1`] (native strings out as Latin-1, with the interpreter's own errors), [`date`] (the
 //! HTTP date) and [`errors`] (the error page, a client gone).
+//!
+//! May use `pyhelpers` only: the compatibility layer and the engine use this, never the reverse.
 
 pub mod date;
 pub mod errors;

@@ -15,6 +15,8 @@
 //! `testing_defaults.rs` `setup_testing_defaults` and `file_wrapper.rs` `FileWrapper`;
 //! `is_hop_by_hop` is `crate::pep3333::header_fields`'s, which the handlers check with too. The
 //! crate uses `guess_scheme` from here.
+//!
+//! May use [`crate::pep3333`] and `pyhelpers`.
 
 use pyo3::prelude::*;
 
