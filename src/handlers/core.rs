@@ -123,7 +123,7 @@ impl HandlerCore {
     /// Holds the GIL (no I/O).
     #[cfg(Py_3_12)]
     fn _validate_status(&self, status: &Bound<'_, PyAny>) -> PyResult<()> {
-        response::check_status(status)
+        crate::pep3333::start_response::check_status(status)
     }
 
     /// Transmit version/status/date/server, via self._write().
