@@ -1,10 +1,19 @@
 """The test suite's root: loading this file puts tests/ on sys.path (pytest's prepend import
 mode), so the helper modules here (debian.py, ...) import from every subfolder's tests too."""
 
+import signal
 import sys
 
 import pytest
 from cli_support import Server, write_app
+
+# Many tests stop a server they started with Ctrl-C (SIGINT). A process started in the background
+# by a non-interactive shell (`cmd &`, some CI runners) inherits SIGINT ignored, and so would
+# every server the tests start: Python installs its KeyboardInterrupt handler only where SIGINT is
+# not ignored. Catch it here, as an interactive run does, so the servers inherit a SIGINT they
+# can act on.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Comparisons with a standard-library module the running interpreter does not have.
 collect_ignore = ["test_types_stdlib.py"] if sys.version_info < (3, 11) else []
