@@ -6,7 +6,8 @@
 //! `headers`, `result`, `environ`, `bytes_sent`, `headers_sent`, ...) lives in the instance
 //! `__dict__` exactly as in CPython, so subclasses and tests that read or set it keep working.
 //! [`hooks`] decides, per class and per instance, which steps may run in Rust and which must go
-//! through a Python override.
+//! through a Python override; `dispatch.rs` holds that resolution packed in one word, and
+//! `instance.rs` what a `HandlerCore` instance keeps.
 //!
 //! GIL: every function here holds the GIL and does no I/O of its own; output goes to the
 //! handler's Python stream objects.

@@ -11,9 +11,9 @@
 //! so the result is the one Python code would give.
 //!
 //! One file per piece: `instance.rs` is what an instance holds; `class.rs` the Python class's
-//! methods; `checks.rs` the type and
-//! control-character checks (and `Conv`, which runs a subclass's own check instead);
-//! `lookup.rs` case-insensitive lookup by name (`Needle`) and the base class's `get`,
+//! methods; `checks.rs` the type and control-character checks (and `Conv`, which runs a
+//! subclass's own check instead); `lookup.rs` case-insensitive lookup by name (`Needle`) and the
+//! base class's `get`,
 //! `get_all` and `__delitem__`; `render.rs` the text the class produces (`str`, `repr`, MIME
 //! parameters); `overrides.rs` tells which base methods a subclass replaced; `api.rs` is the
 //! Rust API the handlers use, re-exported here.

@@ -357,7 +357,7 @@ impl RequestBody {
     }
 
     /// Frees the decoded bytes' buffer: the exchange may outlive its request (see
-    /// `request_objects`), and keeps no body.
+    /// `recycled.rs`), and keeps no body.
     pub fn release(&mut self) {
         if self.decoded.capacity() > 0 {
             self.decoded = Vec::new();

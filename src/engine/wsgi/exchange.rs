@@ -178,7 +178,7 @@ impl Exchange {
     pub fn take_conn(&mut self) -> Option<Box<Conn>> {
         let mut conn = self.conn.take()?;
         conn.head_buffer = self.response.head.take_buffer();
-        // The exchange may outlive its request (see `request_objects`): it keeps no body.
+        // The exchange may outlive its request (see `recycled.rs`): it keeps no body.
         self.body.release();
         Some(conn)
     }

@@ -39,7 +39,7 @@ pub fn regular_file(result: &Bound<'_, PyAny>) -> Option<(RawFd, u64, u64)> {
 }
 
 /// Sends the head and then `len` bytes of `fd` from `offset`; on a connection of the event loop
-/// the body is left to the loop (see `file_send`), to go out in turns with other connections'.
+/// the body is left to the loop (see `net/sendfile.rs`), to go out in turns with other connections'.
 /// Releases the GIL.
 pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64) -> PyResult<()> {
     let exchange = exchange.clone();
