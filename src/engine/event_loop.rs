@@ -2,8 +2,8 @@
 //!
 //! The loop owns its copies of the listening sockets and every connection between requests; it
 //! waits in `epoll`/`kqueue` with the GIL released, and takes the GIL only to serve a request
-//! (see `wsgi/request.rs`) and, at least every `poll_interval`, to let Python run its signal handlers
-//! and to ask whether to stop.
+//! (see `wsgi/request.rs`) and, at least every `poll_interval`, to let Python run its signal
+//! handlers and to ask whether to stop.
 //!
 //! A graceful stop (see `stop.rs`) drains: the listeners are closed at once, so that other
 //! processes sharing the sockets take the new connections; every connection is read one last
