@@ -112,10 +112,11 @@ def _format(frames):
     return lines
 
 
-def hung_record(pid, timeout, hung, loop_age, dump):
+def hung_record(pid, timeout, hung, loop_age, dump, starting=False):
     """The ERROR record's message for worker ``pid``: each request in ``hung`` (a list of
     :class:`Hung`) with its thread's stack, or, when none is and the event loop has not gone
-    round for ``loop_age`` seconds, every thread's stack."""
+    round for ``loop_age`` seconds (or, ``starting``, the worker has not begun serving after
+    that long), every thread's stack."""
     linecache.checkcache()
     stacks = stacks_of(dump)
     lines = []
@@ -128,9 +129,11 @@ def hung_record(pid, timeout, hung, loop_age, dump):
             )
             lines += _format(stacks.get(h.thread))
     else:
+        what = ("has not begun serving (loading the application?) after" if starting
+                else "its event loop has not answered for")
         lines.append(
-            f"Worker {pid} timed out (timeout {timeout:g} s): its event loop has not answered "
-            f"for {loop_age:.1f} s; the stacks of its threads, most recent call last:"
+            f"Worker {pid} timed out (timeout {timeout:g} s): {what} {loop_age:.1f} s; the "
+            f"stacks of its threads, most recent call last:"
         )
         for thread, frames in stacks.items():
             lines.append(f" Thread {thread:#x}:")

@@ -280,7 +280,11 @@ class Supervisor:
             return
         self.next_watch = now + _WATCH_INTERVAL
         for worker in list(self.workers.values()):
-            if not worker.ready or worker.retiring or worker.replacing or worker.board is None:
+            if worker.retiring or worker.replacing or worker.board is None:
+                continue
+            if not worker.ready:
+                if self.config.timeout and not worker.boot_error:
+                    self._start_timed_out(worker, now)
                 continue
             if self.config.timeout and self._timed_out(worker):
                 continue
@@ -317,6 +321,18 @@ class Supervisor:
         self._replace(worker, "timeout", kill=loop_stuck or self.config.threads == 0,
                       wait=_HUNG_WAIT)
         return True
+
+    def _start_timed_out(self, worker, now):
+        """A worker that has not begun serving within the timeout (its application's import
+        hangs, say) is reported with its stacks and killed; the next one comes after a pause."""
+        age = now - worker.started
+        if age <= self.config.timeout:
+            return
+        dump = diagnosis.dump_stacks(worker.pid, worker.stacks)
+        server_logger.error("%s", diagnosis.hung_record(worker.pid, self.config.timeout, [],
+                                                        age, dump, starting=True))
+        self._retire(worker, kill=True)
+        self._pause()
 
     def _replace(self, worker, why, kill=False, wait=None):
         """Start a successor for ``worker``; it goes once the successor serves (see
