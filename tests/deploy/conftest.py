@@ -232,7 +232,8 @@ def stop_served(served):
     """SIGTERM, then SIGKILL to the supervisor and every worker it was seen to have."""
     if served.proc.poll() is None:
         served.workers()
-    _end(served.pid, signal.SIGTERM, STOP_TIMEOUT)
+        # Only while it has not been reaped: after that its pid may be another process's.
+        _end(served.pid, signal.SIGTERM, STOP_TIMEOUT)
     try:
         served.proc.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:

@@ -169,11 +169,13 @@ class Load:
         wait_until(lambda: self.answered_since(moment) >= count, timeout,
                    f"{count} requests answered", self.report)
 
-    def wait_answered_by(self, pids, timeout=15.0):
-        """Wait until one of these worker processes has answered a request."""
+    def wait_answered_by(self, pids, timeout=15.0, since=0.0):
+        """Wait until one of these worker processes has answered a request sent after since
+        (a time.monotonic())."""
         def answered():
             with self._lock:
-                return any(o.pid in pids for o in self.outcomes if o.error is None)
+                return any(o.pid in pids for o in self.outcomes
+                           if o.error is None and o.started > since)
 
         wait_until(answered, timeout, f"answer from workers {sorted(pids)}", self.report)
 
