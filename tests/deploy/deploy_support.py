@@ -150,9 +150,12 @@ class Load:
             try:
                 joiner = "&" if "?" in self.target else "?"
                 response = request(self.address, f"{self.target}{joiner}id={rid}")
+                # The status first: a proxy's 502 page is no JSON, and its status says more.
+                if response.status != 200:
+                    raise AssertionError(f"status {response.status}: {response.body[:80]!r}")
                 answer = response.json
-                if response.status != 200 or answer["id"] != rid:
-                    raise AssertionError(f"status {response.status}, id {answer.get('id')!r}")
+                if answer["id"] != rid:
+                    raise AssertionError(f"id {answer.get('id')!r}")
                 outcome.pid, outcome.version = answer["pid"], answer["version"]
             except Exception as e:  # every failure is counted, and named in the report
                 outcome.error = f"{type(e).__name__}: {e}"
