@@ -32,13 +32,27 @@ def stop_cleanly(server):
 # -- serving ------------------------------------------------------------------------------------
 
 
-def test_a_module_app_is_served_with_one_startup_line_and_stops_on_sigterm(start):
-    server = start("testapp:app", "--bind", "127.0.0.1:0")
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return int(text[text.rindex(")") + 2:].split()[1])
+
+
+@pytest.mark.parametrize("timeout", [None, "0"])
+def test_a_module_app_is_served_with_one_startup_line_and_stops_on_sigterm(start, timeout):
+    options = () if timeout is None else ("--timeout", timeout)
+    server = start("testapp:app", "--bind", "127.0.0.1:0", *options)
     [url] = server.listening()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url)
     status, body = get(server.port, "/hello")
     assert status == 200
-    assert body["pid"] == server.pid  # one worker: the process serves itself
+    if timeout == "0":
+        # Nothing to watch: the process serves itself.
+        assert body["pid"] == server.pid
+    else:
+        # The default --timeout 30 runs the supervisor, even for one worker.
+        assert body["pid"] != server.pid
+        assert parent_of(body["pid"]) == server.pid
     assert body["path_info"] == "/hello"
     assert body["factory"] is False
     assert body["multiprocess"] is False

@@ -29,8 +29,9 @@ _EPILOG = """\
 APP is MODULE:NAME (myproject.wsgi:application) or MODULE:FACTORY() (myapp:create_app());
 MODULE alone means MODULE:application. The current directory is searched first.
 
-Signals with --workers > 1: TERM and INT stop gracefully, HUP reloads the application gracefully,
-TTIN and TTOU add and remove a worker.
+Signals (to the supervisor, which runs with --workers > 1, and with --timeout, --max-requests,
+--max-rss, --preload or --reload): TERM and INT stop gracefully, HUP reloads the application
+gracefully, TTIN and TTOU add and remove a worker.
 """
 
 
@@ -80,6 +81,23 @@ def _parser(demo=False):
                            "(default %(default)g)")
     work.add_argument("--reload", action="store_true",
                       help="restart the workers when a .py file changes (development only)")
+    work.add_argument("--preload", action="store_true",
+                      help="import the application once, before the workers are forked (they "
+                           "share its memory); HUP still loads new code")
+    watch = p.add_argument_group("watching the workers (each turns the supervisor on; 0: off)")
+    watch.add_argument("-t", "--timeout", type=float, metavar="SECONDS",
+                       help="a request whose application makes no progress for this long, or a "
+                            "worker whose event loop stops answering, is logged with its stack "
+                            "and the worker replaced (default %(default)g)")
+    watch.add_argument("--max-requests", type=int, metavar="N",
+                       help="replace a worker once it has served N requests "
+                            "(default %(default)s)")
+    watch.add_argument("--max-requests-jitter", type=int, metavar="N",
+                       help="add a random 0..N to each worker's --max-requests, so that they are "
+                            "not all replaced at once (default %(default)s)")
+    watch.add_argument("--max-rss", type=int, metavar="MIB",
+                       help="replace a worker whose resident memory goes over MIB mebibytes "
+                            "(default %(default)s)")
     work.add_argument("--pid", metavar="FILE", help="write the server's pid to FILE")
     http = p.add_argument_group("HTTP")
     http.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
@@ -126,7 +144,8 @@ def _option_names(message):
     """A Config message speaks of serve()'s keywords; name the command line's options instead."""
     first, sep, rest = message.partition(" ")
     name = first.rstrip(":")
-    if name.isidentifier() and "_" in name or name in ("workers", "threads", "backlog", "pid"):
+    if name.isidentifier() and "_" in name or name in ("workers", "threads", "backlog", "pid",
+                                                        "timeout", "preload", "reload"):
         return f"--{first.replace('_', '-')}{sep}{rest}"
     return message
 
@@ -149,6 +168,11 @@ def main(argv=None, demo=None):
         if address != (DEFAULT_HOST, DEFAULT_PORT):
             parser.error("--host and --port place the demo app: serve an APP on --bind HOST:PORT")
     config = _config(parser, args)
+    from wsgiref_rs.server import handover
+
+    # What a reload with --preload executes again.
+    handover.command = [sys.executable, "-m", "wsgiref_rs",
+                        *(sys.argv[1:] if argv is None else argv)]
     # As `python -m`: the application is looked for in the current directory first.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())

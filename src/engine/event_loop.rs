@@ -82,6 +82,9 @@ pub struct EventLoop {
     /// Connections sending a file whose last turn left the socket with room: they go on in the
     /// next round (no writable event would come).
     sending: Vec<usize>,
+    /// Every worker thread was busy when a listener had connections: they were left to the
+    /// other processes sharing the socket, and are taken once a worker is free.
+    accept_paused: bool,
 }
 
 /// How a loop serves its listeners, as `Engine()` was told.
@@ -133,6 +136,7 @@ impl EventLoop {
             draining: false,
             due: VecDeque::new(),
             sending: Vec::new(),
+            accept_paused: false,
         })
     }
 
@@ -187,6 +191,9 @@ impl EventLoop {
                 return Ok(Ended::Finished);
             }
             let now = Instant::now();
+            if let Some(board) = &self.settings.scoreboard {
+                board.beat();
+            }
             let timed_out = events.is_empty() && !wait.is_zero() && !rebalancing;
             if interrupted || timed_out || now.duration_since(last_check) >= interval {
                 last_check = now;
@@ -204,6 +211,13 @@ impl EventLoop {
             // Connections the workers gave back, woken for or not: before the events, which
             // may be theirs.
             self.take_back(now);
+            if self.accept_paused {
+                // Edge-triggered: the connections left waiting bring no new event.
+                self.accept_paused = false;
+                for index in 0..self.listeners.len() {
+                    self.accept(index);
+                }
+            }
             for event in events.iter() {
                 match event.token() {
                     WAKER => {}
@@ -254,11 +268,18 @@ impl EventLoop {
         }
     }
 
+    /// Accepts the connections waiting on a listener; none while every worker thread is busy
+    /// (a worker process whose threads are all taken leaves new connections to the others
+    /// sharing the socket, rather than queueing them behind its own slow requests).
     fn accept(&mut self, index: usize) {
         loop {
             let Some(listener) = self.listeners.get(index) else {
                 return; // closed by a graceful stop since the event
             };
+            if self.pool.as_ref().is_some_and(|p| !p.has_free_worker()) {
+                self.accept_paused = true;
+                return;
+            }
             match listener.accept() {
                 Ok((mut stream, peer)) => {
                     if self.open >= self.max_connections {
@@ -294,6 +315,15 @@ impl EventLoop {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The socket was shut down (a supervisor stopping, or the caller): it listens
+                // no more, in any process; its readiness would only say so again.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    if let Some(listener) = self.listeners.get_mut(index) {
+                        let _ = self.poll.registry().deregister(listener);
+                    }
+                    log::debug!("a listening socket was shut down: no longer accepting on it");
+                    return;
+                }
                 // Out of descriptors and the like: try again on the next readiness event.
                 Err(e) => {
                     log::warn!("accept failed: {e}");
@@ -621,7 +651,11 @@ mod tests {
     use crate::engine::wsgi::settings::testing::{python_app, settings, with_python};
 
     const APP: &std::ffi::CStr = cr#"
+import time
+
 def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(0.6)
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [(environ["PATH_INFO"] + " from " + environ["REMOTE_PORT"]).encode()]
 "#;
@@ -727,6 +761,39 @@ def app(environ, start_response):
     #[test]
     fn keep_alive_requests_are_served_on_a_worker() {
         two_requests_on_one_connection(1);
+    }
+
+    #[test]
+    fn a_loop_whose_worker_threads_are_all_busy_leaves_new_connections_to_others() {
+        let (event_loop, addr, waker, listener) = serving(1, 100);
+        listener.set_nonblocking(true).unwrap();
+        let ((left, slow, later), _) = run_with(event_loop, waker, move |_| {
+            let mut busy = connect(addr);
+            busy.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            thread::sleep(Duration::from_millis(200));
+            // The only worker thread is on /slow: this connection stays in the listen queue,
+            // where another process sharing the socket (here, the test) takes it.
+            let _waiting = connect(addr);
+            let mut left = false;
+            for _ in 0..20 {
+                thread::sleep(Duration::from_millis(10));
+                if listener.accept().is_ok() {
+                    left = true;
+                    break;
+                }
+            }
+            let slow = response(&mut busy).1;
+            // The thread is free again: the loop accepts and serves.
+            let mut later = connect(addr);
+            later
+                .write_all(b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            (left, slow, response(&mut later).1)
+        });
+        assert!(left, "the busy loop accepted the connection");
+        assert!(slow.starts_with("/slow from "), "{slow}");
+        assert!(later.starts_with("/later from "), "{later}");
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<wsgi::callables::Input>()?;
         m.add_class::<wsgi::callables::StartResponse>()?;
         m.add_class::<wsgi::callables::Write>()?;
+        m.add_class::<wsgi::scoreboard::Scoreboard>()?;
+        m.add_function(pyo3::wrap_pyfunction!(
+            wsgi::scoreboard::resident_memory,
+            m
+        )?)?;
         m.add(
             "REQUEST_KEYS",
             pyo3::types::PyFrozenSet::new(m.py(), wsgi::environ::REQUEST_KEYS)?,

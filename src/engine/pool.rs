@@ -35,6 +35,7 @@ use pyo3::prelude::*;
 use crate::engine::http::parse::RequestHead;
 use crate::engine::net::conn::Conn;
 use crate::engine::wsgi::request::serve_pipelined;
+use crate::engine::wsgi::scoreboard::Watch;
 use crate::engine::wsgi::settings::Settings;
 
 /// How long a request may keep its worker, with the CPU mostly idle, before the queue is handed
@@ -85,6 +86,9 @@ struct State {
     missed: Vec<bool>,
     /// Every connection given back wakes the loop (a graceful stop counts them).
     draining: bool,
+    /// The loop stopped accepting because every worker was taken: a worker that finishes
+    /// wakes it, to accept again.
+    accept_paused: bool,
 }
 
 impl State {
@@ -101,7 +105,7 @@ impl State {
     /// or a graceful stop counts connections.
     fn give_back(&mut self, slot: usize, conn: Option<Box<Conn>>) -> bool {
         let read = self.missed.get_mut(slot).is_some_and(std::mem::take);
-        let wake = read || conn.is_none() || self.draining;
+        let wake = read || conn.is_none() || self.draining || self.accept_paused;
         self.returned.push(Returned { slot, conn, read });
         wake
     }
@@ -213,6 +217,7 @@ impl Pool {
                 returned: Vec::new(),
                 missed: Vec::new(),
                 draining: false,
+                accept_paused: false,
             }),
             ready: Condvar::new(),
             settings,
@@ -227,6 +232,7 @@ impl Pool {
                 // released at once, and taken again for each request.
                 .spawn(move || {
                     let _batch = BatchScheduling::begin();
+                    let _watch = Watch::attach(shared.settings.scoreboard.as_ref(), me);
                     Python::attach(|py| py.detach(|| shared.work(me)))
                 })?;
             workers.push(worker);
@@ -286,6 +292,21 @@ impl Pool {
         let cpu = process_cpu_time();
         self.cpu_seen.set((now, cpu));
         cpu.saturating_sub(cpu_then).as_secs_f64() < wall.as_secs_f64() * IDLE_SHARE
+    }
+
+    /// Whether a worker is free for another request: not every one is on a request or has one
+    /// queued for it. If none is, `accept_paused` is set: the next worker to finish wakes the
+    /// loop.
+    pub fn has_free_worker(&self) -> bool {
+        let mut s = self.shared.state.lock();
+        let busy = s
+            .workers
+            .iter()
+            .filter(|w| matches!(w, Worker::Busy(_)))
+            .count();
+        let free = busy + s.jobs.len() < s.workers.len();
+        s.accept_paused = !free;
+        free
     }
 
     /// The connections the workers are done with.
@@ -404,6 +425,7 @@ mod tests {
             returned: Vec::new(),
             missed: Vec::new(),
             draining: false,
+            accept_paused: false,
         }
     }
 

@@ -25,6 +25,7 @@ use crate::engine::stop::StopSignal;
 use crate::engine::wsgi::environ;
 use crate::engine::wsgi::request::{self, refuse};
 use crate::engine::wsgi::response::ServerSide;
+use crate::engine::wsgi::scoreboard::{Scoreboard, Watch};
 use crate::engine::wsgi::settings::{AppSource, Settings};
 
 /// The native HTTP/1.1 engine for one or more listening sockets (TCP or Unix-domain).
@@ -106,7 +107,7 @@ impl Engine {
         limit_request_fields=defaults::LIMIT_REQUEST_FIELDS,
         limit_request_field_size=defaults::LIMIT_REQUEST_FIELD_SIZE,
         limit_request_body=defaults::LIMIT_REQUEST_BODY, forwarded_allow_ips=None,
-        listen_fds=None))]
+        listen_fds=None, scoreboard=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -131,7 +132,18 @@ impl Engine {
         limit_request_body: Option<u64>,
         forwarded_allow_ips: Option<Bound<'_, PyAny>>,
         listen_fds: Option<Vec<RawFd>>,
+        scoreboard: Option<PyRef<'_, Scoreboard>>,
     ) -> PyResult<Self> {
+        let scoreboard = scoreboard.map(|s| s.board.clone());
+        if let Some(board) = &scoreboard {
+            if board.slots() < threads.max(1) {
+                return Err(PyValueError::new_err(format!(
+                    "the scoreboard has {} slot(s) for {} application thread(s)",
+                    board.slots(),
+                    threads.max(1)
+                )));
+            }
+        }
         let request_keys = match request_keys {
             Some(keys) => keys,
             None => {
@@ -181,6 +193,7 @@ impl Engine {
                 remote_host,
                 forwarded,
                 spare_objects: Default::default(),
+                scoreboard,
             }),
             config: LoopConfig {
                 listen_fds: fds,
@@ -214,9 +227,14 @@ impl Engine {
         let out = match event_loop {
             Err(e) => Err(e),
             Ok(mut event_loop) => {
+                let no_pool = event_loop.pool.is_none();
                 let interval = seconds(poll_interval)
                     .clamp(Duration::from_millis(1), Duration::from_millis(500));
+                let board = self.settings.scoreboard.clone();
                 py.detach(move || {
+                    // Without workers, the application runs on this thread: its requests are
+                    // shown on the scoreboard's first slot.
+                    let _watch = Watch::attach(board.as_ref().filter(|_| no_pool), 0);
                     // A threaded loop waits for the workers' CPU (see BatchScheduling).
                     let batch = event_loop.pool.is_some().then(BatchScheduling::begin);
                     let out = event_loop.run(interval, should_stop.as_ref());

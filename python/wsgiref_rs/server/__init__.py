@@ -10,7 +10,7 @@ import os
 import threading
 
 from wsgiref_rs import __version__
-from wsgiref_rs.server import logs
+from wsgiref_rs.server import handover, logs
 from wsgiref_rs.server.app import AppImportError, load_app
 from wsgiref_rs.server.config import DEFAULTS, Config, ConfigError
 from wsgiref_rs.server.environ import base_environ
@@ -31,7 +31,10 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           limit_request_body=DEFAULTS["limit_request_body"], access_log=DEFAULTS["access_log"],
           log_level=DEFAULTS["log_level"], forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
-          graceful_timeout=DEFAULTS["graceful_timeout"]):
+          graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
+          max_requests=DEFAULTS["max_requests"],
+          max_requests_jitter=DEFAULTS["max_requests_jitter"], max_rss=DEFAULTS["max_rss"],
+          preload=DEFAULTS["preload"]):
     """Serve the WSGI application ``app`` until SIGTERM or SIGINT (Ctrl-C), then return.
 
     ``app`` is a callable, or an import string: ``"module:app"``, ``"module:create_app()"``
@@ -47,8 +50,16 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
-    ``graceful_timeout``: seconds in-flight requests get to finish on a stop. The defaults are
-    ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
+    ``graceful_timeout``: seconds in-flight requests get to finish on a stop.
+
+    The supervisor watches its workers: ``timeout`` (seconds; 0: off) reports a request whose
+    application makes no progress for that long, and a worker whose event loop stops
+    answering, with the stack of the thread, and replaces the worker; ``max_requests`` (plus a
+    random 0..``max_requests_jitter``) and ``max_rss`` (MiB of resident memory) replace a worker
+    gracefully once it has served that many requests or grown that big. ``preload`` imports the
+    application once in the supervisor, before forking. Any of these, like ``workers > 1`` and
+    ``reload``, runs the supervisor, which needs the main thread (``timeout=0`` serves in this
+    process). The defaults are ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
 
     Raises ConfigError (a ValueError) for settings that cannot work, AppImportError (an
     ImportError) when the application cannot be loaded, and ListenError or PidFileError
@@ -61,6 +72,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
         access_log=access_log, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
+        timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
+        max_rss=max_rss, preload=preload,
     )
     run(config.check())
 
@@ -71,18 +84,28 @@ def run(config):
 
     main_thread = threading.current_thread() is threading.main_thread()
     if config.supervised and not main_thread:
-        raise ConfigError("workers > 1 and reload need the main thread (they handle signals)")
+        raise ConfigError("the supervisor (workers > 1, timeout, max_requests, max_rss, preload, "
+                          "reload) needs the main thread, for its signals: off it, serve with "
+                          "timeout=0 and one worker")
     logs.configure(config.log_level)
+    # A supervisor executed afresh by a reload (see handover) serves on what it was handed.
+    handed = handover.take() if config.supervised else None
     app = None
-    if not config.supervised:
+    if not config.supervised or config.preload:
         # Before binding: an application that cannot load leaves no socket behind.
         try:
             app = load_app(config.app)
         except AppImportError as e:
             if e.details:
                 logs.server_logger.debug("%s", e.details)
-            raise
-    listeners = open_listeners(config.addresses, config.backlog)
+            if handed is None:
+                raise
+            # The old workers serve on; new ones try to import it themselves.
+            logs.server_logger.error("Reload failed, the running workers stay: %s", e)
+    if handed is not None:
+        listeners = handover.adopt(handed.listeners)
+    else:
+        listeners = open_listeners(config.addresses, config.backlog)
     try:
         check_engine()
         environ = base_environ(listeners, config)
@@ -96,7 +119,7 @@ def run(config):
 
         with pidfile(config.pid):
             if config.supervised:
-                Supervisor(listeners, config, environ).run(announce)
+                Supervisor(listeners, config, environ, app=app, handed=handed).run(announce)
                 return
             serving = Serving(listeners, config, environ, supervised=False)
             if main_thread:

@@ -148,6 +148,12 @@ class Config:
     pid: object = None
     reload: bool = False
     graceful_timeout: float = 30.0
+    # The supervisor's watch over its workers (see wsgiref_rs.server.supervisor); 0 is off.
+    timeout: float = 30.0
+    max_requests: int = 0
+    max_requests_jitter: int = 0
+    max_rss: int = 0
+    preload: bool = False
     # Derived by check():
     addresses: list = field(default_factory=list, init=False)
     trusted: object = field(default=None, init=False)
@@ -181,6 +187,20 @@ class Config:
             raise ConfigError(f"pid must be a file path: {self.pid!r}")
         self.access_log = bool(self.access_log)
         self.reload = bool(self.reload)
+        self.preload = bool(self.preload)
+        self.timeout = _seconds("timeout", self.timeout, zero=True)
+        self.max_requests = _integer("max_requests", self.max_requests, minimum=0)
+        self.max_requests_jitter = _integer("max_requests_jitter", self.max_requests_jitter,
+                                            minimum=0)
+        if self.max_requests_jitter and not self.max_requests:
+            raise ConfigError("max_requests_jitter needs max_requests: the jitter is added to it")
+        self.max_rss = _integer("max_rss", self.max_rss, minimum=0)
+        if self.reload and self.preload:
+            raise ConfigError("reload and preload do not go together: --reload imports the "
+                              "application in each worker, so that a change is seen")
+        if self.preload and not isinstance(self.app, str):
+            raise ConfigError("preload needs the app as an import string ('module:app'): an "
+                              "object is already loaded, and the workers share it anyway")
         if self.reload and not isinstance(self.app, str):
             raise ConfigError("reload needs the app as an import string ('module:app'): "
                               "a running process cannot re-import an object")
@@ -194,8 +214,10 @@ class Config:
 
     @property
     def supervised(self):
-        """Whether a supervisor process runs the workers (else the process serves itself)."""
-        return self.workers > 1 or self.reload
+        """Whether a supervisor process runs the workers (else the process serves itself):
+        for more than one worker, and for anything that watches or replaces a worker."""
+        return (self.workers > 1 or self.reload or self.preload or self.timeout > 0
+                or self.max_requests > 0 or self.max_rss > 0)
 
 
 # {setting: its default} for every setting but ``app``, in serve()'s order.
@@ -218,9 +240,12 @@ def _integer(name, value, minimum):
     return value
 
 
-def _seconds(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ConfigError(f"{name} must be a positive number of seconds: {value!r}")
+def _seconds(name, value, zero=False):
+    """A positive number of seconds (or 0, which turns the setting off, where ``zero``)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or value < 0 or (value == 0 and not zero)):
+        kind = "a number of seconds, 0 or more" if zero else "a positive number of seconds"
+        raise ConfigError(f"{name} must be {kind}: {value!r}")
     return float(value)
 
 

@@ -28,10 +28,13 @@ class Listener:
     """One listening socket, its URL for the startup line, and whether its file is ours to
     remove."""
 
-    def __init__(self, sock, unlink=None):
+    def __init__(self, sock, created_file=None, owned=True):
         self.sock = sock
         self.family = sock.family
-        self._unlink = unlink  # (path, st_dev, st_ino) of a socket file we created
+        # (path, st_dev, st_ino) of a socket file we created, or None.
+        self.created_file = created_file
+        # Bound by this server, not inherited (systemd's or --fd): ours to shut down.
+        self.owned = owned
         self.url = _url(sock)
 
     def fileno(self):
@@ -41,11 +44,21 @@ class Listener:
     def is_unix(self):
         return self.family == socket.AF_UNIX
 
+    def stop_accepting(self):
+        """At the start of a stop: new connections are refused at once, in every process that
+        shares the socket (those still in the listen queue are reset). An inherited socket is
+        left alone: its owner (systemd) keeps it to queue connections for the next start."""
+        if self.owned:
+            try:
+                self.sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+
     def close(self, remove_file=True):
         """Close the socket; remove its file if we created it and it is still that file."""
         self.sock.close()
-        if remove_file and self._unlink is not None:
-            path, dev, ino = self._unlink
+        if remove_file and self.created_file is not None:
+            path, dev, ino = self.created_file
             try:
                 st = os.lstat(path)
                 if (st.st_dev, st.st_ino) == (dev, ino):
@@ -147,7 +160,7 @@ def _bind_unix(path, backlog):
     except OSError as e:
         sock.close()
         raise _failed(where, e) from None
-    return Listener(sock, unlink=(path, st.st_dev, st.st_ino))
+    return Listener(sock, created_file=(path, st.st_dev, st.st_ino))
 
 
 def _remove_stale(path):
@@ -189,4 +202,4 @@ def _adopt(fd, where):
     if sock.family not in (socket.AF_INET, socket.AF_INET6, socket.AF_UNIX):
         sock.detach()
         raise ListenError(f"cannot listen on {where}: not an IP or Unix socket")
-    return Listener(sock)
+    return Listener(sock, owned=False)

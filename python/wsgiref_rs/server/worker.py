@@ -1,14 +1,18 @@
 """One serving process: the application on the engine over the inherited listeners, with SIGTERM
 and SIGINT as a graceful stop.
 
-It is the whole server when there is one worker and no reloading, and each worker process of the
-supervisor otherwise. A worker also stops, gracefully, when its supervisor is gone.
+It is the whole server when nothing needs the supervisor (one worker, ``timeout`` 0, ...), and
+each worker process of the supervisor otherwise. A worker also stops, gracefully, when its
+supervisor is gone; it shows its requests on the scoreboard its supervisor made, and dumps its
+threads' stacks on the supervisor's request (see ``diagnosis``).
 """
 
+import faulthandler
 import os
 import signal
 
 from wsgiref_rs import _engine, _native
+from wsgiref_rs.server import diagnosis
 from wsgiref_rs.server.environ import SERVER_SOFTWARE
 from wsgiref_rs.server.logs import access_logger, server_logger
 from wsgiref_rs.server.sockets import ListenError
@@ -26,7 +30,7 @@ def check_engine():
         raise ListenError("this platform has no native engine (Linux and macOS have it)")
 
 
-def _engine_for(listeners, app, config, environ):
+def _engine_for(listeners, app, config, environ, scoreboard):
     """One engine serving ``app`` on every listener."""
     first, *others = [listener.fileno() for listener in listeners]
     return _native.Engine(
@@ -42,17 +46,21 @@ def _engine_for(listeners, app, config, environ):
         limit_request_fields=config.limit_request_fields,
         limit_request_field_size=config.limit_request_field_size,
         limit_request_body=config.limit_request_body,
+        scoreboard=scoreboard,
     )
 
 
 class Serving:
     """Serve ``app`` on ``listeners`` until a stop signal; see :meth:`run`."""
 
-    def __init__(self, listeners, config, environ, supervised):
+    def __init__(self, listeners, config, environ, supervised, scoreboard=None,
+                 stacks_fd=None):
         self.listeners = listeners
         self.config = config
         self.environ = environ
         self.supervised = supervised
+        self.scoreboard = scoreboard
+        self.stacks_fd = stacks_fd
         self.engine = None
         self.stops = 0
         # The engine forgets a stop() made before its loop runs: a stop signal is passed on
@@ -74,6 +82,10 @@ class Serving:
             handlers[signal.SIGHUP] = self._on_hup
         for signum, handler in handlers.items():
             self._saved[signum] = signal.signal(signum, handler)
+        if self.stacks_fd is not None:
+            # From C, without the GIL: a thread stuck holding it cannot keep its stack hidden.
+            faulthandler.register(diagnosis.STACKS_SIGNAL, file=self.stacks_fd, all_threads=True,
+                                  chain=False)
 
     def restore_signals(self):
         for signum, handler in self._saved.items():
@@ -97,6 +109,11 @@ class Serving:
         if self._looping and not self._stop_sent:
             self._stop_sent = True
             self.engine.stop(graceful_timeout=self.config.graceful_timeout)
+            if not self.supervised:
+                # The whole server: refuse new connections at once (the engine has closed its
+                # copies of the sockets; these are still open).
+                for listener in self.listeners:
+                    listener.stop_accepting()
 
     def _on_hup(self, signum, frame):
         server_logger.warning("SIGHUP ignored: reloading needs the supervisor "
@@ -114,7 +131,8 @@ class Serving:
 
     def run(self, app, on_ready=None):
         """Build the engine for ``app`` (a WSGI callable) and serve; return once stopped."""
-        self.engine = _engine_for(self.listeners, app, self.config, self.environ)
+        self.engine = _engine_for(self.listeners, app, self.config, self.environ,
+                                  self.scoreboard)
         if self.stops:
             return
         if on_ready is not None:

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::engine::wsgi::exchange::Exchange;
 use crate::engine::wsgi::response_head::StartedHead;
+use crate::engine::wsgi::scoreboard;
 use crate::headers::Headers;
 use crate::pep3333::latin1::is_latin1;
 use crate::pep3333::start_response::reraise;
@@ -32,10 +33,11 @@ fn body_bytes<'py>(
     read: impl FnOnce(&mut Exchange) -> std::io::Result<Vec<u8>> + Send,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let exchange = exchange.clone();
-    let data = py
-        .detach(move || read(&mut exchange.lock()))
-        .map_err(io_error)?;
-    Ok(PyBytes::new(py, &data))
+    // Waiting for the client is no time of the application's (see engine/scoreboard.rs).
+    scoreboard::out_of_application();
+    let data = py.detach(move || read(&mut exchange.lock()));
+    scoreboard::progress();
+    Ok(PyBytes::new(py, &data.map_err(io_error)?))
 }
 
 /// A negative or None size means "everything", as for file objects.
@@ -140,12 +142,14 @@ fn read_in_place<'py>(
         unsafe { pyo3::ffi::PyBytes_AsString(raw) } as usize,
         exchange.clone(),
     );
+    scoreboard::out_of_application();
     let filled = py.detach(move || {
         // SAFETY: the buffer of the bytes object above, written only here, while no Python code
         // can reach the object.
         let dst = unsafe { std::slice::from_raw_parts_mut(ptr as *mut u8, want) };
         shared.lock().read_into(dst)
     });
+    scoreboard::progress();
     let filled = match filled {
         Ok(n) => n,
         Err(e) => {
@@ -327,12 +331,16 @@ pub fn send(
     let (ptr, len) = (bytes.as_ptr() as usize, bytes.len());
     let exchange = exchange.clone();
     let sent = sent.unwrap_or_else(|| {
-        py.detach(move || {
+        // Sending to the client is no time of the application's.
+        scoreboard::out_of_application();
+        let sent = py.detach(move || {
             // SAFETY: a bytes object is immutable, and the caller's `data` reference keeps this one
             // alive until we return, so its buffer stays valid and unchanged without the GIL.
             let data = unsafe { std::slice::from_raw_parts(ptr as *const u8, len) };
             exchange.lock().send(data, one_chunk)
-        })
+        });
+        scoreboard::progress();
+        sent
     });
     sent.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotConnected => {

@@ -4,8 +4,9 @@
 //! response, and where the two meet), [`response_head`] (the status and headers given to
 //! `start_response`, checked and kept as they go on the wire), [`callables`] (`wsgi.input`,
 //! `start_response` and `write`), [`recycled`] (those objects reused from one request to the
-//! next), [`file_response`] (a `wsgi.file_wrapper` answered with `sendfile(2)`) and [`request`]
-//! (one request served from its head to its last byte).
+//! next), [`file_response`] (a `wsgi.file_wrapper` answered with `sendfile(2)`), [`request`]
+//! (one request served from its head to its last byte) and [`scoreboard`] (what a worker
+//! process shows its supervisor of the requests in the application).
 //!
 //! May use `http`, `net`, the stop signal (`stop.rs`), [`crate::pep3333`] and the public classes
 //! the application receives (`headers::Headers`, `util::FileWrapper`); never the loop above.
@@ -19,4 +20,5 @@ pub mod recycled;
 pub mod request;
 pub mod response;
 pub mod response_head;
+pub mod scoreboard;
 pub mod settings;

@@ -19,6 +19,7 @@ use crate::engine::wsgi::environ;
 use crate::engine::wsgi::exchange::Exchange;
 use crate::engine::wsgi::file_response;
 use crate::engine::wsgi::recycled::RequestObjects;
+use crate::engine::wsgi::scoreboard;
 use crate::engine::wsgi::settings::Settings;
 use crate::pep3333::errors::{client_gone, ERROR_BODY};
 
@@ -129,6 +130,7 @@ pub fn serve(
     head: RequestHead,
 ) -> Served {
     let peer = conn.peer;
+    scoreboard::request_begins(&head, &peer);
     let remote = conn
         .remote
         .take()
@@ -166,6 +168,7 @@ pub fn serve(
                     forwarded.as_ref(),
                     client,
                 );
+                scoreboard::out_of_application();
                 if let Err(err) = ran {
                     handle_error(py, &exchange, err);
                 }
@@ -202,6 +205,7 @@ pub fn serve(
     } else {
         finish()
     };
+    scoreboard::request_ends();
     if let Some(log) = &settings.log {
         let line = format!(
             "{} {} {}",
@@ -281,6 +285,7 @@ fn send_result(py: Python<'_>, exchange: &Shared, result: &Bound<'_, PyAny>) -> 
     if started {
         if let Some((fd, offset, len)) = file_response::regular_file(result) {
             crate::engine::wsgi::callables::unencodable_head(py, exchange)?;
+            scoreboard::out_of_application();
             return file_response::send(py, exchange, fd, offset, len);
         }
     }

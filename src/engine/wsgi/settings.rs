@@ -12,6 +12,7 @@ use crate::engine::http::forwarded::TrustedProxies;
 use crate::engine::http::limits::Limits;
 use crate::engine::wsgi::recycled::Spare;
 use crate::engine::wsgi::response::ServerSide;
+use crate::engine::wsgi::scoreboard::Board;
 
 /// Where each request's application comes from. The standard library's handler asks
 /// `server.get_app()` for each request, so `set_app()` while serving holds from the next one on.
@@ -69,6 +70,8 @@ pub struct Settings {
     pub forwarded: TrustedProxies,
     /// The request objects the application kept nothing of, for the next requests.
     pub spare_objects: Spare,
+    /// Where the supervisor watches this worker's requests; None: nobody watches.
+    pub scoreboard: Option<Arc<Board>>,
 }
 
 /// Servers of Python applications, for the engine's tests.
@@ -115,6 +118,7 @@ pub mod testing {
             remote_host: None,
             forwarded: TrustedProxies::default(),
             spare_objects: Default::default(),
+            scoreboard: None,
         })
     }
 }
