@@ -5,14 +5,18 @@
 it is missing) as a child of the test, with ``deploy/nginx.conf`` included into a minimal
 configuration of its own (foreground, one worker, every path in tmp_path) and listening on a free
 127.0.0.1 port. ``https=True`` makes nginx say ``X-Forwarded-Proto: https``, as it does when it
-terminates TLS. It is stopped with SIGQUIT, then SIGKILL, by pid.
+terminates TLS. ``nginx(site="nginx-hosts.conf", HOST_A=..., HOST_B=...)`` includes another
+recipe of deploy/ instead, with those placeholders filled in (``@LISTEN@`` always is). It is
+stopped with SIGQUIT, then SIGKILL, by pid.
 
 ``wsgiref_rs_cli(*options)`` runs ``python -m wsgiref_rs deploy_app:app --workers 2 ...`` (the app
 is deploy_app.py beside this file) on 127.0.0.1 port 0 unless the options say ``--bind`` or
 ``--uds``, and learns the address and the supervisor's pid from the line it logs once it
 listens, ``Listening at: http://127.0.0.1:PORT (PID)`` or ``Listening at: unix:PATH (PID)``. Its
-stderr is collected (``Served.log()``). At the end it gets SIGTERM, then SIGKILL (it and every
-worker it was seen to have), by pid.
+stderr is collected (``Served.log()``). ``prefix`` goes before that command line: ``("ip",
+"netns", "exec", NAME)`` runs it in a network namespace (ip execs it, so the pid is still the
+supervisor's). At the end it gets SIGTERM, then SIGKILL (it and every worker it was seen to
+have), by pid.
 """
 
 import os
@@ -96,10 +100,10 @@ class Nginx:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-def nginx_config(prefix: Path, upstream: str, port: int, https: bool) -> Path:
-    """The wrapper around deploy/nginx.conf: what /etc/nginx/nginx.conf would say, kept in
-    prefix."""
-    site = recipe("nginx.conf", UPSTREAM=upstream, LISTEN=f"127.0.0.1:{port}")
+def nginx_config(prefix: Path, port: int, https: bool, name: str, placeholders: dict) -> Path:
+    """The wrapper around deploy/<name> (nginx.conf unless told): what /etc/nginx/nginx.conf
+    would say, kept in prefix."""
+    site = recipe(name, LISTEN=f"127.0.0.1:{port}", **placeholders)
     if https:
         # What $scheme is when nginx terminates TLS (a certificate would only add a handshake).
         assert site.count("X-Forwarded-Proto $scheme;") == 1, site
@@ -126,11 +130,13 @@ def nginx_config(prefix: Path, upstream: str, port: int, https: bool) -> Path:
 def nginx(nginx_binary, tmp_path):
     started = []
 
-    def start(upstream, https=False):
+    def start(upstream=None, https=False, site="nginx.conf", **placeholders):
+        if upstream is not None:
+            placeholders["UPSTREAM"] = upstream
         prefix = tmp_path / f"nginx{len(started)}"
         prefix.mkdir()
         port = free_port()
-        conf = nginx_config(prefix, upstream, port, https)
+        conf = nginx_config(prefix, port, https, site, placeholders)
         with open(prefix / "output.log", "wb") as output:
             proc = subprocess.Popen(
                 [nginx_binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
@@ -232,7 +238,8 @@ def stop_served(served):
     """SIGTERM, then SIGKILL to the supervisor and every worker it was seen to have."""
     if served.proc.poll() is None:
         served.workers()
-    _end(served.pid, signal.SIGTERM, STOP_TIMEOUT)
+        # Only while it has not been reaped: after that its pid may be another process's.
+        _end(served.pid, signal.SIGTERM, STOP_TIMEOUT)
     try:
         served.proc.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -246,8 +253,9 @@ def stop_served(served):
 def wsgiref_rs_cli():
     started = []
 
-    def start(*options, workers=2, env=None, cwd=ROOT, app="deploy_app:app"):
-        argv = [sys.executable, "-m", "wsgiref_rs", app, "--workers", str(workers), *options]
+    def start(*options, workers=2, env=None, cwd=ROOT, app="deploy_app:app", prefix=()):
+        argv = [*prefix, sys.executable, "-m", "wsgiref_rs", app, "--workers", str(workers),
+                *options]
         if not {"--bind", "--uds", "--fd"} & set(options):
             argv += ["--bind", "127.0.0.1:0"]
         proc = subprocess.Popen(

@@ -150,9 +150,12 @@ class Load:
             try:
                 joiner = "&" if "?" in self.target else "?"
                 response = request(self.address, f"{self.target}{joiner}id={rid}")
+                # The status first: a proxy's 502 page is no JSON, and its status says more.
+                if response.status != 200:
+                    raise AssertionError(f"status {response.status}: {response.body[:80]!r}")
                 answer = response.json
-                if response.status != 200 or answer["id"] != rid:
-                    raise AssertionError(f"status {response.status}, id {answer.get('id')!r}")
+                if answer["id"] != rid:
+                    raise AssertionError(f"id {answer.get('id')!r}")
                 outcome.pid, outcome.version = answer["pid"], answer["version"]
             except Exception as e:  # every failure is counted, and named in the report
                 outcome.error = f"{type(e).__name__}: {e}"
@@ -169,11 +172,13 @@ class Load:
         wait_until(lambda: self.answered_since(moment) >= count, timeout,
                    f"{count} requests answered", self.report)
 
-    def wait_answered_by(self, pids, timeout=15.0):
-        """Wait until one of these worker processes has answered a request."""
+    def wait_answered_by(self, pids, timeout=15.0, since=0.0):
+        """Wait until one of these worker processes has answered a request sent after since
+        (a time.monotonic())."""
         def answered():
             with self._lock:
-                return any(o.pid in pids for o in self.outcomes if o.error is None)
+                return any(o.pid in pids for o in self.outcomes
+                           if o.error is None and o.started > since)
 
         wait_until(answered, timeout, f"answer from workers {sorted(pids)}", self.report)
 

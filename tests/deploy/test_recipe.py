@@ -6,7 +6,7 @@ import re
 import pytest
 from deploy_support import DEPLOY, PLACEHOLDER, ROOT
 
-FILES = ["wsgiref-rs.socket", "wsgiref-rs.service", "nginx.conf"]
+FILES = ["wsgiref-rs.socket", "wsgiref-rs.service", "nginx.conf", "nginx-hosts.conf"]
 
 
 def split_header(name):
