@@ -308,6 +308,24 @@ def test_a_busy_port_is_one_line_and_status_1(app_dir):
                                              "(choose from 'debug', 'info', 'warning', 'error', "
                                              "'critical')"),
     (["testapp:app", "--no-such-option"], "unrecognized arguments: --no-such-option"),
+    (["testapp:app", "--timeout", "-1"], "--timeout must be a number of seconds, 0 or more: "
+                                         "-1.0"),
+    (["testapp:app", "--timeout", "nan"], "--timeout must be a number of seconds, 0 or more: "
+                                          "nan"),
+    (["testapp:app", "-t", "soon"], "argument -t/--timeout: invalid float value: 'soon'"),
+    (["testapp:app", "--max-requests", "-5"], "--max-requests must be at least 0: -5"),
+    (["testapp:app", "--max-requests", "1e3"], "argument --max-requests: invalid int value: "
+                                               "'1e3'"),
+    (["testapp:app", "--max-requests-jitter", "-1", "--max-requests", "10"],
+     "--max-requests-jitter must be at least 0: -1"),
+    (["testapp:app", "--max-requests-jitter", "50"], "--max-requests-jitter needs "
+                                                     "max_requests: the jitter is added to it"),
+    (["testapp:app", "--max-rss", "-1"], "--max-rss must be at least 0: -1"),
+    (["testapp:app", "--max-rss", "1.5G"], "argument --max-rss: invalid int value: '1.5G'"),
+    (["testapp:app", "--preload", "--reload"], "--preload does not go with reload, which "
+                                               "imports the application in each worker so "
+                                               "that a change is seen"),
+    (["testapp:app", "--preload=yes"], "argument --preload: ignored explicit argument 'yes'"),
     (["testapp:"], "app 'testapp:': '' is not a name or a call (expected MODULE:NAME or "
                    "MODULE:FACTORY())"),
     (["test-app:app"], "app 'test-app:app': 'test-app' is not a module name (expected "
@@ -404,6 +422,23 @@ def test_serve_refuses_bad_settings_with_value_errors():
         wsgiref_rs.serve(lambda e, s: [], workers=0)
     with pytest.raises(ValueError, match="reload needs the app as an import string"):
         wsgiref_rs.serve(lambda e, s: [], reload=True)
+    with pytest.raises(ValueError, match="preload needs the app as an import string"):
+        wsgiref_rs.serve(lambda e, s: [], preload=True)
+    with pytest.raises(ConfigError, match="timeout must be a number of seconds, 0 or more"):
+        wsgiref_rs.serve("testapp:app", timeout=-1)
+    with pytest.raises(ConfigError, match="max_requests must be an integer: 1.5"):
+        wsgiref_rs.serve("testapp:app", max_requests=1.5)
+    with pytest.raises(ConfigError, match="max_rss must be at least 0"):
+        wsgiref_rs.serve("testapp:app", max_rss=-1)
+
+    # The supervisor needs the main thread: off it, one line says what to do instead.
+    failed = []
+    thread = threading.Thread(target=lambda: failed.append(
+        pytest.raises(ConfigError, wsgiref_rs.serve, lambda e, s: [], bind="127.0.0.1:0")))
+    thread.start()
+    thread.join(10)
+    assert "needs the main thread" in str(failed[0].value)
+    assert "timeout=0" in str(failed[0].value)
     assert issubclass(AppImportError, ImportError)
 
 

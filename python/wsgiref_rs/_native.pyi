@@ -27,6 +27,8 @@ __all__ = [
     "Input",
     "StartResponse",
     "Write",
+    "Scoreboard",
+    "resident_memory",
 ]
 __version__: str
 # Each engine setting's default, under the setting's name (the Engine keyword's).
@@ -176,6 +178,7 @@ class Engine:
         limit_request_body: int | None = ...,
         forwarded_allow_ips: str | Iterable[str] | None = None,
         listen_fds: Sequence[int] | None = None,
+        scoreboard: Scoreboard | None = None,
     ) -> Engine: ...
     def serve_forever(
         self, poll_interval: float = 0.5, should_stop: Callable[[], object] | None = None
@@ -206,5 +209,19 @@ class Write:
     """The write callable start_response returns."""
 
     def __call__(self, data: bytes) -> None: ...
+
+@final
+class Scoreboard:
+    """What a worker process shows its supervisor, in memory they share."""
+
+    def __new__(cls, slots: int) -> Scoreboard: ...
+    @property
+    def slots(self) -> int: ...
+    @property
+    def requests(self) -> int: ...
+    def heartbeat_age(self) -> float | None: ...
+    def busy(self) -> list[tuple[int, float | None, float, str, str]]: ...
+
+def resident_memory(pid: int) -> int | None: ...
 
 # --- end engine -------------------------------------------------------------

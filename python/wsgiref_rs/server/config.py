@@ -196,8 +196,8 @@ class Config:
             raise ConfigError("max_requests_jitter needs max_requests: the jitter is added to it")
         self.max_rss = _integer("max_rss", self.max_rss, minimum=0)
         if self.reload and self.preload:
-            raise ConfigError("reload and preload do not go together: --reload imports the "
-                              "application in each worker, so that a change is seen")
+            raise ConfigError("preload does not go with reload, which imports the application "
+                              "in each worker so that a change is seen")
         if self.preload and not isinstance(self.app, str):
             raise ConfigError("preload needs the app as an import string ('module:app'): an "
                               "object is already loaded, and the workers share it anyway")

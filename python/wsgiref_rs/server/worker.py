@@ -131,8 +131,16 @@ class Serving:
 
     def run(self, app, on_ready=None):
         """Build the engine for ``app`` (a WSGI callable) and serve; return once stopped."""
-        self.engine = _engine_for(self.listeners, app, self.config, self.environ,
-                                  self.scoreboard)
+        if self.stops:
+            return
+        try:
+            self.engine = _engine_for(self.listeners, app, self.config, self.environ,
+                                      self.scoreboard)
+        except ValueError:
+            if self.stops:
+                # Stopped while starting: a stopping supervisor has shut the sockets down.
+                return
+            raise
         if self.stops:
             return
         if on_ready is not None:
