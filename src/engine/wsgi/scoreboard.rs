@@ -19,7 +19,7 @@
 //! another. Nothing here takes the GIL but the Python-facing methods.
 
 use std::cell::RefCell;
-use std::io::Write;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,9 +30,12 @@ use pyo3::prelude::*;
 use crate::engine::http::parse::RequestHead;
 use crate::engine::net::peer::Peer;
 
-/// Bytes of a request's description ("GET /path HTTP/1.1") and of its peer kept on the board.
+/// Bytes of a request's description ("GET /path HTTP/1.1") kept on the board.
 const TEXT_WORDS: usize = 32;
-const PEER_WORDS: usize = 8;
+/// A peer's kind in `Slot::peer_port` (above the port's 16 bits).
+const PEER_V4: u64 = 4 << 16;
+const PEER_V6: u64 = 6 << 16;
+const PEER_UNIX: u64 = 1 << 16;
 
 #[repr(C)]
 struct Header {
@@ -53,7 +56,10 @@ struct Slot {
     /// When the application last made progress; 0: not in the application.
     progress: AtomicU64,
     text: [AtomicU64; TEXT_WORDS],
-    peer: [AtomicU64; PEER_WORDS],
+    /// The peer's address, as its 16 bytes (an IPv4 address in the first 4), and its port with
+    /// its kind: written as numbers, made text only when the supervisor reads them.
+    peer_ip: [AtomicU64; 2],
+    peer_port: AtomicU64,
 }
 
 /// The shared mapping: a header, then `slots` slots.
@@ -150,6 +156,39 @@ fn seconds_since(then: u64) -> f64 {
     now().saturating_sub(then) as f64 / 1e9
 }
 
+fn store_peer(s: &Slot, peer: &Peer) {
+    let (ip, port) = match peer {
+        Peer::Ip(SocketAddr::V4(a)) => {
+            let mut bytes = [0u8; 16];
+            bytes[..4].copy_from_slice(&a.ip().octets());
+            (bytes, PEER_V4 | u64::from(a.port()))
+        }
+        Peer::Ip(SocketAddr::V6(a)) => (a.ip().octets(), PEER_V6 | u64::from(a.port())),
+        Peer::Unix => ([0u8; 16], PEER_UNIX),
+    };
+    for (word, chunk) in s.peer_ip.iter().zip(ip.chunks_exact(8)) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        word.store(u64::from_ne_bytes(w), Ordering::Relaxed);
+    }
+    s.peer_port.store(port, Ordering::Relaxed);
+}
+
+fn load_peer(s: &Slot) -> String {
+    let mut ip = [0u8; 16];
+    for (chunk, word) in ip.chunks_exact_mut(8).zip(&s.peer_ip) {
+        chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes());
+    }
+    let value = s.peer_port.load(Ordering::Relaxed);
+    let port = (value & 0xffff) as u16;
+    let peer = match value & !0xffff {
+        PEER_V4 => Peer::Ip(SocketAddr::from(([ip[0], ip[1], ip[2], ip[3]], port))),
+        PEER_V6 => Peer::Ip(SocketAddr::from((Ipv6Addr::from(ip), port))),
+        _ => Peer::Unix,
+    };
+    peer.to_string()
+}
+
 fn store_text(words: &[AtomicU64], parts: &[&[u8]]) {
     let mut bytes = [0u8; TEXT_WORDS * 8];
     let capacity = words.len() * 8;
@@ -243,13 +282,7 @@ pub fn request_begins(head: &RequestHead, peer: &Peer) {
                 head.version.as_str().as_bytes(),
             ],
         );
-        let mut written = [0u8; PEER_WORDS * 8];
-        let room = {
-            let mut cursor = &mut written[..];
-            let _ = write!(cursor, "{peer}");
-            cursor.len()
-        };
-        store_text(&s.peer, &[&written[..written.len() - room]]);
+        store_peer(s, peer);
         s.seq.store(seq.wrapping_add(2), Ordering::Release);
         let t = now();
         s.started.store(t, Ordering::Relaxed);
@@ -339,7 +372,7 @@ impl Scoreboard {
                     s.started.load(Ordering::Relaxed),
                 );
                 let text = load_text(&s.text);
-                let peer = load_text(&s.peer);
+                let peer = load_peer(s);
                 fence(Ordering::Acquire);
                 if s.seq.load(Ordering::Relaxed) != before {
                     continue;
@@ -431,7 +464,14 @@ mod tests {
         assert!(stalled.is_some_and(|s| s < 1.0) && running < 1.0);
         assert_eq!(text, "GET /slow?x=1 HTTP/1.1");
         assert_eq!(peer_text, "127.0.0.1:4321");
-        assert_eq!(sb.requests(), 1);
+        for peer in [
+            Peer::Ip("[2001:db8::7]:65535".parse().unwrap()),
+            Peer::Unix,
+        ] {
+            request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer);
+            assert_eq!(sb.busy()[0].4, peer.to_string());
+        }
+        assert_eq!(sb.requests(), 3);
         out_of_application();
         assert_eq!(sb.busy()[0].1, None, "the engine's sending does not count");
         progress();
@@ -440,7 +480,7 @@ mod tests {
         assert!(sb.busy().is_empty());
         drop(watch);
         request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer());
-        assert_eq!(sb.requests(), 1, "an unwatched thread writes nothing");
+        assert_eq!(sb.requests(), 3, "an unwatched thread writes nothing");
     }
 
     #[test]
