@@ -3,7 +3,9 @@
 One concept per module: ``config`` (the settings), ``app`` (finding the application),
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
 ``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
-processes and their signals), ``reloader`` (``--reload``) and ``pidfile``.
+processes, their signals, and the watch over them), ``diagnosis`` (what is said of a hung
+worker), ``handover`` (a supervisor executed afresh by a reload with ``--preload``),
+``reloader`` (``--reload``) and ``pidfile``.
 """
 
 import os
