@@ -388,8 +388,17 @@ def test_help_names_every_option(app_dir):
                    "--keepalive-timeout", "--header-timeout", "--limit-request-line",
                    "--limit-request-fields", "--limit-request-body", "--access-log",
                    "--no-access-log", "--log-level", "--forwarded-allow-ips", "--root-path",
-                   "--pid", "--reload", "--version", "--graceful-timeout"]:
+                   "--pid", "--reload", "--version", "--graceful-timeout", "--timeout",
+                   "--max-requests", "--max-requests-jitter", "--max-rss", "--preload"]:
         assert option in out, option
+    # Every option of serve() is on the command line (test_settings checks their defaults).
+    import inspect
+
+    from wsgiref_rs.server import serve
+
+    for name in inspect.signature(serve).parameters:
+        if name != "app":
+            assert f"--{name.replace('_', '-')}" in out, name
 
 
 # -- the Python API -----------------------------------------------------------------------------

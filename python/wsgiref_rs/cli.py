@@ -71,8 +71,7 @@ def _parser(demo=False):
                        help="the listen queue's length (default %(default)s)")
     work = p.add_argument_group("processes and threads")
     work.add_argument("-w", "--workers", type=int, metavar="N",
-                      help="worker processes; more than 1 run under a supervisor "
-                           "(default %(default)s)")
+                      help="worker processes, under a supervisor (default %(default)s)")
     work.add_argument("--threads", type=int, metavar="N",
                       help="threads per worker running the app; 0: one request at a time "
                            "(default %(default)s)")
@@ -84,6 +83,7 @@ def _parser(demo=False):
     work.add_argument("--preload", action="store_true",
                       help="import the application once, before the workers are forked (they "
                            "share its memory); HUP still loads new code")
+    work.add_argument("--pid", metavar="FILE", help="write the server's pid to FILE")
     watch = p.add_argument_group("watching the workers (each turns the supervisor on; 0: off)")
     watch.add_argument("-t", "--timeout", type=float, metavar="SECONDS",
                        help="a request whose application makes no progress for this long, or a "
@@ -98,7 +98,6 @@ def _parser(demo=False):
     watch.add_argument("--max-rss", type=int, metavar="MIB",
                        help="replace a worker whose resident memory goes over MIB mebibytes "
                             "(default %(default)s)")
-    work.add_argument("--pid", metavar="FILE", help="write the server's pid to FILE")
     http = p.add_argument_group("HTTP")
     http.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
                       help="how long an idle keep-alive connection is kept (default %(default)g)")
