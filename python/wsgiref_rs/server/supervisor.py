@@ -38,6 +38,8 @@ stuck worker, which could not answer a question, need not be asked one:
 """
 
 import collections
+import contextlib
+import fcntl
 import gc
 import os
 import random
@@ -65,6 +67,7 @@ _WATCH_INTERVAL = 0.25  # how often the scoreboards are read
 # How long a hung worker is left while its successor boots: then it goes without one.
 _HUNG_WAIT = 10.0
 MIB = 1024 * 1024
+_F_SETPIPE_SZ = 1031  # Linux's fcntl (fcntl.F_SETPIPE_SZ from Python 3.10)
 
 
 class _Worker:
@@ -342,7 +345,8 @@ class Supervisor:
         worker.replace_by = None if wait is None else time.monotonic() + wait
 
     def _reload(self, why):
-        if self.config.preload and self.app is not None:
+        if self.config.preload:
+            # Also when the last attempt failed to import (self.app is None): try again.
             self._execute_afresh(why)
         self.generation += 1
         self.waiting_for_change = False
@@ -487,6 +491,10 @@ class Supervisor:
         for fd in (stacks_r, stacks_w):
             # The worker's stacks are written from a signal handler: never block there.
             os.set_blocking(fd, False)
+        if sys.platform == "linux":
+            # Room for the stacks of many threads: what does not fit in the pipe is lost.
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(stacks_w, _F_SETPIPE_SZ, 1 << 20)
         limit = self.config.max_requests
         if limit:
             limit += random.randint(0, self.config.max_requests_jitter)

@@ -10,6 +10,7 @@ threads' stacks on the supervisor's request (see ``diagnosis``).
 import faulthandler
 import os
 import signal
+import socket
 
 from wsgiref_rs import _engine, _native
 from wsgiref_rs.server import diagnosis
@@ -48,6 +49,13 @@ def _engine_for(listeners, app, config, environ, scoreboard):
         limit_request_body=config.limit_request_body,
         scoreboard=scoreboard,
     )
+
+
+def _listening(listener):
+    try:
+        return bool(listener.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+    except OSError:
+        return False
 
 
 class Serving:
@@ -137,8 +145,9 @@ class Serving:
             self.engine = _engine_for(self.listeners, app, self.config, self.environ,
                                       self.scoreboard)
         except ValueError:
-            if self.stops:
-                # Stopped while starting: a stopping supervisor has shut the sockets down.
+            # Stopped while starting: a stopping supervisor has shut the sockets down (its
+            # SIGTERM may not have been handled yet).
+            if self.stops or not any(_listening(each) for each in self.listeners):
                 return
             raise
         if self.stops:
