@@ -124,6 +124,9 @@ def _parser(demo=False):
     log.add_argument("--log-level", type=str.lower,
                      choices=["debug", "info", "warning", "error", "critical"],
                      help="the error log's level, on stderr (default %(default)s)")
+    log.add_argument("--log-config", metavar="FILE",
+                     help="a logging.config.dictConfig in a .toml or .json file, whose handlers "
+                          "take the server's log records instead of stderr and stdout")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
@@ -176,10 +179,12 @@ def main(argv=None, demo=None):
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
 
-    from wsgiref_rs.server import AppImportError, ListenError, PidFileError, run
+    from wsgiref_rs.server import AppImportError, ConfigError, ListenError, PidFileError, run
 
     try:
         run(config)
+    except ConfigError as e:  # a --log-config that logging refuses, before anything is served
+        parser.error(_option_names(str(e)))
     except (AppImportError, ListenError, PidFileError) as e:
         sys.stderr.write(f"{PROG}: error: {e}\n")
         return 1
