@@ -1,6 +1,7 @@
 """The production server: :func:`serve` (``wsgiref_rs.serve``) and the ``wsgiref-rs`` command.
 
-One concept per module: ``config`` (the settings), ``app`` (finding the application),
+One concept per module: ``config`` (the settings), ``config_file`` (the settings a TOML file and
+``WSGIREF_RS_*`` variables give the command line), ``app`` (finding the application),
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
 ``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
 processes, their signals, and the watch over them), ``diagnosis`` (what is said of a hung
