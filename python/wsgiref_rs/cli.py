@@ -190,6 +190,27 @@ def _config(settings, sources):
         raise ConfigError(_where_set(str(e), sources)) from None
 
 
+def _check_again(parser, argv):
+    """What a reload with --preload checks before it executes the command afresh: the settings
+    the command would read now (its config file may have changed since), and the log config
+    file; raises ConfigError if they would not start."""
+    from wsgiref_rs.server import logs
+    from wsgiref_rs.server.config import ConfigError
+
+    given = _command_line(parser, argv)  # it parsed once: it parses the same again
+    given.pop("host", None)
+    given.pop("port", None)
+    settings, sources = _settings(given, os.environ)
+    if settings["app"] is None:
+        raise ConfigError("the following arguments are required: APP")
+    config = _config(settings, sources)
+    if isinstance(config.log_config, str):
+        try:
+            logs.read_log_config(config.log_config)
+        except ConfigError as e:
+            raise ConfigError(_where_set(str(e), sources)) from None
+
+
 def _where_set(message, sources):
     """A Config message names a setting as serve() spells it: say where it was set instead
     (the file, the variable, or the option)."""
@@ -238,8 +259,9 @@ def main(argv=None, demo=None):
         parser.error(str(e))
     from wsgiref_rs.server import handover
 
-    # What a reload with --preload executes again.
+    # What a reload with --preload executes again, once it has checked the settings again.
     handover.command = [sys.executable, "-m", "wsgiref_rs", *argv]
+    handover.check_command = lambda: _check_again(parser, argv)
     # As `python -m`: the application is looked for in the current directory first.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
