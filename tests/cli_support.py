@@ -73,11 +73,18 @@ def write_app(directory, name="testapp", version="v1"):
     return path
 
 
+def own_environ():
+    """This process's environment without its WSGIREF_RS_* variables, which would configure the
+    servers the tests start (a test that wants one passes it)."""
+    return {name: value for name, value in os.environ.items()
+            if not name.startswith("WSGIREF_RS_")}
+
+
 class Server:
     """``python -m wsgiref_rs ARGS`` in ``cwd``, its stdout and stderr collected line by line."""
 
     def __init__(self, args, cwd, env=None, pass_fds=(), command=None):
-        environ = dict(os.environ if env is None else env)
+        environ = dict(own_environ() if env is None else env)
         environ["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             command or [sys.executable, "-m", "wsgiref_rs", *args],
@@ -223,9 +230,9 @@ def wait_until(condition, timeout=TIMEOUT, interval=0.05, what="the condition"):
         time.sleep(interval)
 
 
-def run_cli(args, cwd, timeout=TIMEOUT):
+def run_cli(args, cwd, timeout=TIMEOUT, env=None):
     """Run the command to completion: (exit status, stdout, stderr)."""
     proc = subprocess.run([sys.executable, "-m", "wsgiref_rs", *args], cwd=str(cwd),
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          env=own_environ() if env is None else env, capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return proc.returncode, proc.stdout, proc.stderr

@@ -2,7 +2,6 @@
 processes on loopback: loading the app, the sockets (TCP, IPv6, Unix, --fd, systemd), the
 environ, the access log, the pid file, stopping, and one clear line for every error."""
 
-import os
 import re
 import signal
 import socket
@@ -13,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from cli_support import get, get_unix, run_cli
+from cli_support import get, get_unix, own_environ, run_cli
 
 import wsgiref_rs
 
@@ -250,7 +249,7 @@ def test_systemd_socket_activation_serves_fd_3_and_hides_the_variables(start):
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="web")
+        env = dict(own_environ(), LISTEN_FDS="1", LISTEN_FDNAMES="web")
         server = start(command=[sys.executable, "-c", _systemd_wrapper(listener.fileno()),
                                 "testapp:app"], env=env, pass_fds=[listener.fileno()])
         assert server.listening() == [f"http://127.0.0.1:{port}"]
@@ -264,7 +263,7 @@ def test_systemd_variables_for_another_process_are_ignored(start):
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        env = dict(os.environ, LISTEN_FDS="1")
+        env = dict(own_environ(), LISTEN_FDS="1")
         server = start(command=[sys.executable, "-c", _systemd_wrapper(listener.fileno(), 1),
                                 "testapp:app", "--bind", "127.0.0.1:0"],
                        env=env, pass_fds=[listener.fileno()])

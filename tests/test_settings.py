@@ -1,8 +1,10 @@
 """Each setting is defined once, under one name from the command line to the engine: the native
 module's ``DEFAULTS`` (the engine's settings), the production server's ``Config``, the
-``wsgiref-rs`` options, ``serve()``'s keywords, the ``WSGIServer`` attributes, the ``Engine``
-keywords and the stub agree, name for name and default for default."""
+``wsgiref-rs`` options, ``serve()``'s keywords, the config file's keys and environment variables,
+the ``WSGIServer`` attributes, the ``Engine`` keywords and the stub agree, name for name and
+default for default."""
 
+import argparse
 import ast
 import inspect
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 import wsgiref_rs
 from wsgiref_rs import _native, cli
-from wsgiref_rs.server import config
+from wsgiref_rs.server import config, config_file
 from wsgiref_rs.simple_server import WSGIServer, demo_app, make_server
 
 ENGINE = dict(_native.DEFAULTS)
@@ -67,6 +69,8 @@ def test_the_command_line_has_every_setting_with_its_default(demo):
     parser = cli._parser(demo=demo)
     options = {a.dest: a for a in parser._actions if a.option_strings and a.dest != "help"}
     options.pop("version")
+    # The file the settings come from: no setting, and nothing in the namespace unless given.
+    assert options.pop("config").default is argparse.SUPPRESS
     if demo:
         assert (options.pop("host").default, options.pop("port").default) == (
             config.DEFAULT_HOST, config.DEFAULT_PORT)
@@ -80,6 +84,24 @@ def test_the_command_line_has_every_setting_with_its_default(demo):
 def test_the_command_lines_arguments_are_the_configs_settings():
     args = cli._parser().parse_args(["app:app"])
     assert {name: value for name, value in vars(args).items() if name != "app"} == config.DEFAULTS
+
+
+def test_the_config_file_and_the_environment_know_every_setting_as_the_options_type_it():
+    assert config_file.KINDS.keys() == {"app", *config.DEFAULTS}
+    kinds = {int: {config_file.INTEGER, config_file.INTEGERS}, float: {config_file.NUMBER}}
+    for action in cli._parser()._actions:
+        if action.dest not in config.DEFAULTS:
+            continue
+        kind = config_file.KINDS[action.dest]
+        if action.nargs == 0 or isinstance(action, argparse.BooleanOptionalAction):
+            assert kind is config_file.BOOLEAN, action.dest
+        elif isinstance(action, argparse._AppendAction):
+            assert kind in (config_file.STRINGS, config_file.INTEGERS), action.dest
+            assert (kind is config_file.INTEGERS) == (action.type is int), action.dest
+        else:
+            assert kind in kinds.get(action.type, {config_file.STRING, config_file.STRINGS,
+                                                   config_file.LOG_CONFIG}), action.dest
+        assert config_file.variable(action.dest) == "WSGIREF_RS_" + action.dest.upper()
 
 
 def test_wsgiserver_attributes_are_the_engines_defaults():

@@ -11,7 +11,9 @@ app on ``--host`` and ``--port``, which go with the demo only (an APP listens on
 the other options go with an APP only.
 
 Each option is a setting of ``wsgiref_rs.serve()`` under the same name, with the same default
-(``wsgiref_rs.server.config.DEFAULTS``).
+(``wsgiref_rs.server.config.DEFAULTS``). A setting the command line does not give is taken from
+a ``WSGIREF_RS_*`` environment variable, else from the TOML file of ``-c/--config`` (or
+``WSGIREF_RS_CONFIG``), else its default (``wsgiref_rs.server.config_file`` reads the two).
 """
 
 import argparse
@@ -28,6 +30,11 @@ PROG = "wsgiref-rs"
 _EPILOG = """\
 APP is MODULE:NAME (myproject.wsgi:application) or MODULE:FACTORY() (myapp:create_app());
 MODULE alone means MODULE:application. The current directory is searched first.
+
+Each option may be set in a TOML file instead (--config; keys as the options are named:
+max-requests = 1000 or max_requests = 1000, app = "myapp:app") or in an environment variable
+(WSGIREF_RS_MAX_REQUESTS=1000, WSGIREF_RS_BIND=127.0.0.1:8000,[::1]:8000). The command line
+wins over the environment, which wins over the file.
 
 Signals (to the supervisor, which runs with --workers > 1, and with --timeout, --max-requests,
 --max-rss, --preload or --reload): TERM and INT stop gracefully, HUP reloads the application
@@ -49,6 +56,7 @@ def _parser(demo=False):
                 epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Every option's default (and its help's %(default)s), as serve() has it.
     p.set_defaults(**DEFAULTS)
+    # APP may come from the config file or the environment instead.
     if demo:
         p.add_argument("app", metavar="APP", nargs="?",
                        help="the application: MODULE:NAME or MODULE:FACTORY() (none: the demo)")
@@ -58,8 +66,12 @@ def _parser(demo=False):
         shown.add_argument("--port", type=int, default=DEFAULT_PORT,
                            help="the port to listen on; 0: any free one (default %(default)s)")
     else:
-        p.add_argument("app", metavar="APP",
+        p.add_argument("app", metavar="APP", nargs="?",
                        help="the application: MODULE:NAME or MODULE:FACTORY()")
+    # The file the settings come from, not a setting: no default, so none in the namespace.
+    p.add_argument("-c", "--config", metavar="FILE.toml", default=argparse.SUPPRESS,
+                   help="read settings from a TOML file (keys as the options are named); the "
+                        "command line and WSGIREF_RS_* variables win over it")
     where = p.add_argument_group(f"where to listen (default {DEFAULT_BIND}, or systemd's sockets)")
     where.add_argument("-b", "--bind", action="append", metavar="HOST:PORT",
                        help="a TCP address: 127.0.0.1:8000, [::1]:8000, 0.0.0.0:80 (repeatable)")
@@ -124,19 +136,88 @@ def _parser(demo=False):
     log.add_argument("--log-level", type=str.lower,
                      choices=["debug", "info", "warning", "error", "critical"],
                      help="the error log's level, on stderr (default %(default)s)")
+    log.add_argument("--log-config", metavar="FILE",
+                     help="a logging.config.dictConfig in a .toml or .json file, whose handlers "
+                          "take the server's log records instead of stderr and stdout")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
 
-def _config(parser, args):
+def _command_line(parser, argv):
+    """``{name: value}`` of what the command line gives, and only that (with the demo's --host
+    and --port, defaults included)."""
+    # argparse fills in a default only where the namespace lacks the attribute: None on every
+    # setting leaves those not given as None (no option gives None; --bind, --uds and --fd
+    # append to what is there, and None is the empty list to them).
+    given = vars(parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(DEFAULTS))))
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _settings(given, environ):
+    """Every setting, and ``app`` (None when nowhere): the command line's (``given``) over the
+    environment's over the config file's over the defaults. With ``{setting: where it was set}``
+    for the settings the environment and the file set (a variable, or the file's path). Raises
+    ConfigError for a file or a variable that cannot be read."""
+    from wsgiref_rs.server.config_file import (
+        CONFIG_VARIABLE,
+        read_environment,
+        read_file,
+        variable,
+    )
+
+    path = given.get("config") or environ.get(CONFIG_VARIABLE)
+    from_file = read_file(path) if path else {}
+    from_environment = read_environment(environ)
+    sources = {name: path for name in from_file}
+    sources.update((name, variable(name)) for name in from_environment)
+    from_command_line = {name: value for name, value in given.items()
+                         if name in DEFAULTS or name == "app"}
+    for name in from_command_line:
+        sources.pop(name, None)
+    settings = {"app": None, **DEFAULTS, **from_file, **from_environment, **from_command_line}
+    return settings, sources
+
+
+def _config(settings, sources):
+    """The checked Config; its ConfigError says where the setting at fault was set."""
     from wsgiref_rs.server.app import check_import_string
     from wsgiref_rs.server.config import Config, ConfigError
 
     try:
-        check_import_string(args.app)
-        return Config(**vars(args)).check()
-    except (ValueError, ConfigError) as e:
-        parser.error(_option_names(str(e)))
+        check_import_string(settings["app"])
+        return Config(**settings).check()
+    except ValueError as e:  # ConfigError is one
+        raise ConfigError(_where_set(str(e), sources)) from None
+
+
+def _check_again(parser, argv):
+    """What a reload with --preload checks before it executes the command afresh: the settings
+    the command would read now (its config file may have changed since), and the log config
+    file; raises ConfigError if they would not start."""
+    from wsgiref_rs.server import logs
+    from wsgiref_rs.server.config import ConfigError
+
+    given = _command_line(parser, argv)  # it parsed once: it parses the same again
+    given.pop("host", None)
+    given.pop("port", None)
+    settings, sources = _settings(given, os.environ)
+    if settings["app"] is None:
+        raise ConfigError("the following arguments are required: APP")
+    config = _config(settings, sources)
+    if isinstance(config.log_config, str):
+        try:
+            logs.read_log_config(config.log_config)
+        except ConfigError as e:
+            raise ConfigError(_where_set(str(e), sources)) from None
+
+
+def _where_set(message, sources):
+    """A Config message names a setting as serve() spells it: say where it was set instead
+    (the file, the variable, or the option)."""
+    name = message.partition(" ")[0].rstrip(":")
+    if name in sources:
+        return f"{sources[name]}: {message}"
+    return _option_names(message)
 
 
 def _option_names(message):
@@ -153,25 +234,34 @@ def main(argv=None, demo=None):
     """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
     ``demo(host, port)``, given by ``python -m wsgiref_rs``, makes APP optional: without an APP
-    (and then without any option but --host and --port) it is called instead of the server, and
-    its exit status returned."""
+    (on the command line, in WSGIREF_RS_APP or in a config file), and then without any option
+    but --host and --port, it is called instead of the server, and its exit status returned."""
+    from wsgiref_rs.server.config import ConfigError
+
     parser = _parser(demo=demo is not None)
-    args = parser.parse_args(argv)
-    if demo is not None:
-        address = (args.host, args.port)
-        del args.host, args.port
-        if args.app is None:
-            if any(value != parser.get_default(name) for name, value in vars(args).items()):
-                parser.error("the following arguments are required: APP")
-            return demo(*address)
-        if address != (DEFAULT_HOST, DEFAULT_PORT):
-            parser.error("--host and --port place the demo app: serve an APP on --bind HOST:PORT")
-    config = _config(parser, args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    given = _command_line(parser, argv)
+    address = (given.pop("host", DEFAULT_HOST), given.pop("port", DEFAULT_PORT))
+    try:
+        settings, sources = _settings(given, os.environ)
+    except ConfigError as e:
+        parser.error(str(e))
+    if settings["app"] is None:
+        # The demo takes --host and --port only; the environment's settings are for an APP.
+        if demo is None or given:
+            parser.error("the following arguments are required: APP")
+        return demo(*address)
+    if address != (DEFAULT_HOST, DEFAULT_PORT):
+        parser.error("--host and --port place the demo app: serve an APP on --bind HOST:PORT")
+    try:
+        config = _config(settings, sources)
+    except ConfigError as e:
+        parser.error(str(e))
     from wsgiref_rs.server import handover
 
-    # What a reload with --preload executes again.
-    handover.command = [sys.executable, "-m", "wsgiref_rs",
-                        *(sys.argv[1:] if argv is None else argv)]
+    # What a reload with --preload executes again, once it has checked the settings again.
+    handover.command = [sys.executable, "-m", "wsgiref_rs", *argv]
+    handover.check_command = lambda: _check_again(parser, argv)
     # As `python -m`: the application is looked for in the current directory first.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -180,6 +270,8 @@ def main(argv=None, demo=None):
 
     try:
         run(config)
+    except ConfigError as e:  # a --log-config that logging refuses, before anything is served
+        parser.error(_where_set(str(e), sources))
     except (AppImportError, ListenError, PidFileError) as e:
         sys.stderr.write(f"{PROG}: error: {e}\n")
         return 1

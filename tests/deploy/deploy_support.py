@@ -40,8 +40,10 @@ def recipe(name, **values):
 
 
 def deploy_env(**extra):
-    """The environment wsgiref-rs runs in: deploy_app importable, output unbuffered."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    """The environment wsgiref-rs runs in: deploy_app importable, output unbuffered, and none of
+    this process's WSGIREF_RS_* variables, which would configure it."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("WSGIREF_RS_")}
+    env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -1,6 +1,7 @@
 """The production server: :func:`serve` (``wsgiref_rs.serve``) and the ``wsgiref-rs`` command.
 
-One concept per module: ``config`` (the settings), ``app`` (finding the application),
+One concept per module: ``config`` (the settings), ``config_file`` (the settings a TOML file and
+``WSGIREF_RS_*`` variables give the command line), ``app`` (finding the application),
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
 ``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
 processes, their signals, and the watch over them), ``diagnosis`` (what is said of a hung
@@ -31,7 +32,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           limit_request_fields=DEFAULTS["limit_request_fields"],
           limit_request_field_size=DEFAULTS["limit_request_field_size"],
           limit_request_body=DEFAULTS["limit_request_body"], access_log=DEFAULTS["access_log"],
-          log_level=DEFAULTS["log_level"], forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
+          log_level=DEFAULTS["log_level"], log_config=DEFAULTS["log_config"],
+          forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
           graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
           max_requests=DEFAULTS["max_requests"],
@@ -52,7 +54,9 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
-    ``graceful_timeout``: seconds in-flight requests get to finish on a stop.
+    ``graceful_timeout``: seconds in-flight requests get to finish on a stop. ``log_config``: a
+    ``logging.config.dictConfig`` (the dict, or a .toml or .json file holding it) that sends the
+    server's log records where it says, instead of the server's own stderr and stdout handlers.
 
     The supervisor watches its workers: ``timeout`` (seconds; 0: off) reports a request whose
     application makes no progress for that long, and a worker whose event loop stops
@@ -63,16 +67,18 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     ``reload``, runs the supervisor, which needs the main thread (``timeout=0`` serves in this
     process). The defaults are ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
 
-    Raises ConfigError (a ValueError) for settings that cannot work, AppImportError (an
-    ImportError) when the application cannot be loaded, and ListenError or PidFileError
-    (OSErrors) when a socket or the pid file cannot be had.
+    Raises ConfigError (a ValueError) for settings that cannot work (a ``log_config`` that
+    ``dictConfig`` refuses too), AppImportError (an ImportError) when the application cannot be
+    loaded, and ListenError or PidFileError (OSErrors) when a socket or the pid file cannot be
+    had.
     """
     config = Config(
         app=app, bind=bind, uds=uds, fd=fd, workers=workers, threads=threads, backlog=backlog,
         keepalive_timeout=keepalive_timeout, header_timeout=header_timeout,
         limit_request_line=limit_request_line, limit_request_fields=limit_request_fields,
         limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
-        access_log=access_log, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips,
+        access_log=access_log, log_level=log_level, log_config=log_config,
+        forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
         max_rss=max_rss, preload=preload,
@@ -89,7 +95,7 @@ def run(config):
         raise ConfigError("the supervisor (workers > 1, timeout, max_requests, max_rss, preload, "
                           "reload) needs the main thread, for its signals: off it, serve with "
                           "timeout=0 and one worker")
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, config.log_config)
     # A supervisor executed afresh by a reload (see handover) serves on what it was handed.
     handed = handover.take() if config.supervised else None
     app = None

@@ -143,6 +143,9 @@ class Config:
     limit_request_body: object = ENGINE_DEFAULTS["limit_request_body"]
     access_log: bool = True
     log_level: str = "info"
+    # A logging.config.dictConfig (a .toml or .json file's path, or the dict) that replaces the
+    # server's own log handlers (see wsgiref_rs.server.logs).
+    log_config: object = None
     forwarded_allow_ips: object = "127.0.0.1,::1,unix"
     root_path: str = ""
     pid: object = None
@@ -181,6 +184,10 @@ class Config:
             raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}: "
                               f"{self.log_level!r}")
         self.log_level = self.log_level.lower()
+        if self.log_config is not None and not isinstance(self.log_config, dict) and (
+                not isinstance(self.log_config, str) or not self.log_config):
+            raise ConfigError(f"log_config must be a .toml or .json file's path, or a dict for "
+                              f"logging.config.dictConfig: {self.log_config!r}")
         self.trusted = _forwarded(self.forwarded_allow_ips)
         self.root_path = _root_path(self.root_path)
         if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):

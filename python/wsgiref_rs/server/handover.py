@@ -19,12 +19,16 @@ import signal
 import socket
 import sys
 
-__all__ = ["Handover", "command", "execute_afresh", "take"]
+__all__ = ["Handover", "check_command", "command", "execute_afresh", "take"]
 
 ENV = "WSGIREF_RS_HANDOVER"
 
 # The command that started this server, set by the command line; None: this program's own.
 command = None
+# Set by the command line: raises ConfigError if the settings the command would read now (its
+# config file may have been edited since it started) would stop the new program; None: nothing
+# to check (serve()'s keywords do not change).
+check_command = None
 
 
 class Handover:

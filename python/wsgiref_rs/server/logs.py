@@ -11,13 +11,21 @@
 
 Handlers are added only where the application has not configured logging itself (no handler on
 the root logger or on these loggers): records then go wherever its configuration sends them.
+
+``log_config`` (``--log-config FILE``) is a :func:`logging.config.dictConfig`, in a .toml or .json
+file or as the dict: it is applied instead of these handlers, so its handlers take the records of
+these loggers (under the level ``log_level`` sets, unless it sets one itself).
 """
 
+import json
 import logging
 import sys
 import time
 
-__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "configure", "server_logger"]
+from wsgiref_rs.server.config import ConfigError
+
+__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "configure", "read_log_config",
+           "server_logger"]
 
 ACCESS_LOGGER = "wsgiref_rs.access"
 ERROR_FORMAT = "[%(process)d] %(levelname)s %(name)s: %(message)s"
@@ -27,10 +35,14 @@ _OURS = "_wsgiref_rs_handler"
 server_logger = logging.getLogger("wsgiref_rs.server")
 
 
-def _replace_handler(logger, stream, fmt):
+def _remove_ours(logger):
     for handler in list(logger.handlers):
         if getattr(handler, _OURS, False):
             logger.removeHandler(handler)
+
+
+def _replace_handler(logger, stream, fmt):
+    _remove_ours(logger)
     if logger.handlers or logging.getLogger().handlers:
         logger.propagate = True  # configured by the application: its handlers decide
         return
@@ -41,15 +53,59 @@ def _replace_handler(logger, stream, fmt):
     logger.propagate = False
 
 
-def configure(level):
-    """Set up the server's loggers at ``level`` ("debug" ... "critical")."""
+def configure(level, log_config=None):
+    """Set up the server's loggers at ``level`` ("debug" ... "critical"), with ``log_config``'s
+    handlers (a dictConfig, or a .toml or .json file's path) if given, else the server's own.
+    A ``log_config`` that cannot be read or applied raises ConfigError."""
     ours = logging.getLogger("wsgiref_rs")
     ours.setLevel(level.upper())
-    _replace_handler(ours, sys.stderr, ERROR_FORMAT)
     access = logging.getLogger(ACCESS_LOGGER)
     # The access log is governed by access_log, not by the error log's level.
     access.setLevel(logging.INFO)
-    _replace_handler(access, sys.stdout, "%(message)s")
+    if log_config is None:
+        _replace_handler(ours, sys.stderr, ERROR_FORMAT)
+        _replace_handler(access, sys.stdout, "%(message)s")
+        return
+    for logger in (ours, access):
+        _remove_ours(logger)
+        logger.propagate = True
+    from logging.config import dictConfig  # only here: it imports socketserver and more
+
+    where = "" if isinstance(log_config, dict) else f" {log_config}:"
+    settings = log_config if isinstance(log_config, dict) else read_log_config(log_config)
+    # Our loggers exist before the file is applied (imported with the server): dictConfig's
+    # default would silence every one the file does not name. gunicorn sets this too.
+    settings = {"disable_existing_loggers": False, **settings}
+    try:
+        dictConfig(settings)
+    except (ValueError, TypeError, AttributeError, KeyError, ImportError) as e:
+        cause = f": {e.__cause__}" if e.__cause__ is not None else ""
+        raise ConfigError(f"log_config:{where} {e}{cause}") from None
+
+
+def read_log_config(path):
+    """The dictConfig in the .toml or .json file at ``path``."""
+    from wsgiref_rs.server.config_file import read_toml
+
+    if path.endswith(".toml"):
+        try:
+            settings = read_toml(path)
+        except ConfigError as e:
+            raise ConfigError(f"log_config: {e}") from None
+    elif path.endswith(".json"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                settings = json.load(f)
+        except OSError as e:
+            raise ConfigError(f"log_config: {path}: {e.strerror or e}") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            raise ConfigError(f"log_config: {path}: not valid JSON: {e}") from None
+    else:
+        raise ConfigError(f"log_config: {path}: a logging configuration is a .toml or .json "
+                          f"file")
+    if not isinstance(settings, dict):
+        raise ConfigError(f"log_config: {path}: not a dictConfig (a JSON object)")
+    return settings
 
 
 def _timestamp(now):

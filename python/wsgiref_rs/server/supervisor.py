@@ -51,6 +51,7 @@ import time
 from wsgiref_rs import _native
 from wsgiref_rs.server import diagnosis, handover
 from wsgiref_rs.server.app import AppImportError, load_app, module_of
+from wsgiref_rs.server.config import ConfigError
 from wsgiref_rs.server.logs import server_logger
 from wsgiref_rs.server.reloader import SourceWatcher, watched_root
 from wsgiref_rs.server.worker import Serving
@@ -356,6 +357,15 @@ class Supervisor:
     def _execute_afresh(self, why):
         """New code for a preloaded application: this program again, in place (returns only if
         that failed; the reload then forks new workers from the application already loaded)."""
+        if handover.check_command is not None:
+            try:
+                handover.check_command()
+            except ConfigError as e:
+                # The program would exit at once, and the sockets and workers with it.
+                server_logger.error("Not executing the supervisor afresh, its settings would not "
+                                    "start: %s; new workers start from the application already "
+                                    "loaded, with the settings already read", e)
+                return
         server_logger.info("Reloading (%s): executing the supervisor afresh to import the "
                            "application again", why)
         signal.set_wakeup_fd(-1)
