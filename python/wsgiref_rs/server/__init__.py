@@ -31,6 +31,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           limit_request_fields=DEFAULTS["limit_request_fields"],
           limit_request_field_size=DEFAULTS["limit_request_field_size"],
           limit_request_body=DEFAULTS["limit_request_body"], access_log=DEFAULTS["access_log"],
+          access_logformat=DEFAULTS["access_logformat"],
           log_level=DEFAULTS["log_level"], forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
           graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
@@ -52,6 +53,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
+    ``access_logformat``: the access log's line in gunicorn's atoms, or ``"json"`` (see
+    ``wsgiref_rs.server.access_format``).
     ``graceful_timeout``: seconds in-flight requests get to finish on a stop.
 
     The supervisor watches its workers: ``timeout`` (seconds; 0: off) reports a request whose
@@ -72,7 +75,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         keepalive_timeout=keepalive_timeout, header_timeout=header_timeout,
         limit_request_line=limit_request_line, limit_request_fields=limit_request_fields,
         limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
-        access_log=access_log, log_level=log_level, forwarded_allow_ips=forwarded_allow_ips,
+        access_log=access_log, access_logformat=access_logformat, log_level=log_level,
+        forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
         max_rss=max_rss, preload=preload,

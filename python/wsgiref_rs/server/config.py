@@ -12,6 +12,7 @@ import re
 from dataclasses import MISSING, dataclass, field, fields
 
 from wsgiref_rs._native import DEFAULTS as ENGINE_DEFAULTS
+from wsgiref_rs.server.access_format import AccessFormat, FormatError
 
 __all__ = ["DEFAULTS", "DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
 
@@ -142,6 +143,7 @@ class Config:
     limit_request_field_size: int = ENGINE_DEFAULTS["limit_request_field_size"]
     limit_request_body: object = ENGINE_DEFAULTS["limit_request_body"]
     access_log: bool = True
+    access_logformat: object = None
     log_level: str = "info"
     forwarded_allow_ips: object = "127.0.0.1,::1,unix"
     root_path: str = ""
@@ -157,6 +159,7 @@ class Config:
     # Derived by check():
     addresses: list = field(default_factory=list, init=False)
     trusted: object = field(default=None, init=False)
+    access_format: object = field(default=None, init=False)
 
     def check(self):
         """Validate every setting (ConfigError names the first bad one); return self."""
@@ -186,6 +189,11 @@ class Config:
         if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):
             raise ConfigError(f"pid must be a file path: {self.pid!r}")
         self.access_log = bool(self.access_log)
+        if self.access_logformat is not None:
+            try:
+                self.access_format = AccessFormat(self.access_logformat)
+            except FormatError as e:
+                raise ConfigError(f"access_logformat: {e}") from None
         self.reload = bool(self.reload)
         self.preload = bool(self.preload)
         self.timeout = _seconds("timeout", self.timeout, zero=True)

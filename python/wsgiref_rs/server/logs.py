@@ -17,7 +17,8 @@ import logging
 import sys
 import time
 
-__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "configure", "server_logger"]
+__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "clf_time", "configure", "escape",
+           "server_logger"]
 
 ACCESS_LOGGER = "wsgiref_rs.access"
 ERROR_FORMAT = "[%(process)d] %(levelname)s %(name)s: %(message)s"
@@ -52,7 +53,8 @@ def configure(level):
     _replace_handler(access, sys.stdout, "%(message)s")
 
 
-def _timestamp(now):
+def clf_time(now):
+    """``now`` (seconds since the epoch) as the Common Log Format writes it, local time."""
     t = time.localtime(now)
     offset = t.tm_gmtoff or 0
     sign = "-" if offset < 0 else "+"
@@ -62,7 +64,8 @@ def _timestamp(now):
             f"{sign}{offset // 60:02d}{offset % 60:02d}")
 
 
-def _escape(text):
+def escape(text):
+    """``text`` with quotes, backslashes and unprintable characters escaped: one log line."""
     if '"' not in text and "\\" not in text and text.isprintable():
         return text
     out = []
@@ -76,10 +79,14 @@ def _escape(text):
     return "".join(out)
 
 
-def access_logger(enabled):
-    """The engine's ``log(requestline, code, size, client_address)`` callback, or None."""
+def access_logger(enabled, fmt=None):
+    """The engine's ``log(requestline, code, size, client_address)`` callback, or None; with
+    ``fmt`` (an ``access_format.AccessFormat``), ``log(..., details)``, which the engine is told
+    to call with the request's details."""
     if not enabled:
         return None
+    if fmt is not None:
+        return _formatted(fmt)
     logger = logging.getLogger(ACCESS_LOGGER)
     info = logging.INFO
     stamp = [None, ""]  # second, formatted: one strftime per second, not per request
@@ -89,9 +96,21 @@ def access_logger(enabled):
             return
         now = int(time.time())
         if stamp[0] != now:
-            stamp[0], stamp[1] = now, _timestamp(now)
+            stamp[0], stamp[1] = now, clf_time(now)
         host = client_address[0] or "-"
-        logger.info('%s - - [%s] "%s" %s %s', host, stamp[1], _escape(requestline), code,
+        logger.info('%s - - [%s] "%s" %s %s', host, stamp[1], escape(requestline), code,
                     size or "-")
+
+    return log
+
+
+def _formatted(fmt):
+    logger = logging.getLogger(ACCESS_LOGGER)
+    info = logging.INFO
+
+    def log(requestline, code, size, client_address, details):
+        if logger.isEnabledFor(info):
+            logger.info("%s", fmt.line(requestline, code, size, client_address, details,
+                                       time.time()))
 
     return log
