@@ -162,7 +162,10 @@ class Engine:
         *,
         server: Any | None = None,
         server_get_app: bool = True,
-        log: Callable[[str, str, int, tuple[str, int]], None] | None = None,
+        log: Callable[..., None] | None = None,
+        # With log_details, log(requestline, code, size, client, (micros, request_headers,
+        # response_headers)); else log(requestline, code, size, client).
+        log_details: bool = False,
         remote_host: Callable[[str, int], str | None] | None = None,
         request_keys: Set[str] | None = None,
         allow_underscore_headers: bool = False,

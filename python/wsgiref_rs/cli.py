@@ -133,6 +133,10 @@ def _parser(demo=False):
     log.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                      help="log each request to stdout in the Common Log Format (default "
                           f"{'on' if DEFAULTS['access_log'] else 'off'})")
+    log.add_argument("--access-logformat", metavar="FORMAT",
+                     help="the access log's line in gunicorn's atoms (%%(h)s %%(r)s %%(s)s "
+                          "%%(D)s %%({user-agent}i)s ...), or 'json' for one JSON object per "
+                          "line (default: the Common Log Format)")
     log.add_argument("--log-level", type=str.lower,
                      choices=["debug", "info", "warning", "error", "critical"],
                      help="the error log's level, on stderr (default %(default)s)")

@@ -99,7 +99,7 @@ impl Engine {
     /// Holds the GIL (no I/O; getsockname/getsockopt on the descriptors).
     #[new]
     #[pyo3(signature = (listen_fd, app, base_environ, server_software, *, server=None,
-        server_get_app=true, log=None,
+        server_get_app=true, log=None, log_details=false,
         remote_host=None, request_keys=None, allow_underscore_headers=false,
         engine_timeout=defaults::ENGINE_TIMEOUT, keepalive_timeout=defaults::KEEPALIVE_TIMEOUT,
         header_timeout=defaults::HEADER_TIMEOUT, max_connections=defaults::MAX_CONNECTIONS,
@@ -118,6 +118,7 @@ impl Engine {
         server: Option<Py<PyAny>>,
         server_get_app: bool,
         log: Option<Py<PyAny>>,
+        log_details: bool,
         remote_host: Option<Py<PyAny>>,
         request_keys: Option<Py<PyAny>>,
         allow_underscore_headers: bool,
@@ -188,6 +189,7 @@ impl Engine {
                 limits,
                 timeout: seconds(engine_timeout),
                 log,
+                log_details,
                 allow_underscores: allow_underscore_headers,
                 request_keys,
                 remote_host,

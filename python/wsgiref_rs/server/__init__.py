@@ -32,6 +32,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           limit_request_fields=DEFAULTS["limit_request_fields"],
           limit_request_field_size=DEFAULTS["limit_request_field_size"],
           limit_request_body=DEFAULTS["limit_request_body"], access_log=DEFAULTS["access_log"],
+          access_logformat=DEFAULTS["access_logformat"],
           log_level=DEFAULTS["log_level"], log_config=DEFAULTS["log_config"],
           forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
@@ -54,6 +55,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
+    ``access_logformat``: the access log's line in gunicorn's atoms, or ``"json"`` (see
+    ``wsgiref_rs.server.access_format``).
     ``graceful_timeout``: seconds in-flight requests get to finish on a stop. ``log_config``: a
     ``logging.config.dictConfig`` (the dict, or a .toml or .json file holding it) that sends the
     server's log records where it says, instead of the server's own stderr and stdout handlers.
@@ -77,7 +80,8 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         keepalive_timeout=keepalive_timeout, header_timeout=header_timeout,
         limit_request_line=limit_request_line, limit_request_fields=limit_request_fields,
         limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
-        access_log=access_log, log_level=log_level, log_config=log_config,
+        access_log=access_log, access_logformat=access_logformat, log_level=log_level,
+        log_config=log_config,
         forwarded_allow_ips=forwarded_allow_ips,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,

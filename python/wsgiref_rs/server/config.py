@@ -142,6 +142,7 @@ class Config:
     limit_request_field_size: int = ENGINE_DEFAULTS["limit_request_field_size"]
     limit_request_body: object = ENGINE_DEFAULTS["limit_request_body"]
     access_log: bool = True
+    access_logformat: object = None
     log_level: str = "info"
     # A logging.config.dictConfig (a .toml or .json file's path, or the dict) that replaces the
     # server's own log handlers (see wsgiref_rs.server.logs).
@@ -160,6 +161,7 @@ class Config:
     # Derived by check():
     addresses: list = field(default_factory=list, init=False)
     trusted: object = field(default=None, init=False)
+    access_format: object = field(default=None, init=False)
 
     def check(self):
         """Validate every setting (ConfigError names the first bad one); return self."""
@@ -193,6 +195,14 @@ class Config:
         if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):
             raise ConfigError(f"pid must be a file path: {self.pid!r}")
         self.access_log = bool(self.access_log)
+        if self.access_logformat is not None:
+            # Here, not at the top: access_format uses logs, which uses this module.
+            from wsgiref_rs.server.access_format import AccessFormat, FormatError
+
+            try:
+                self.access_format = AccessFormat(self.access_logformat)
+            except FormatError as e:
+                raise ConfigError(f"access_logformat: {e}") from None
         self.reload = bool(self.reload)
         self.preload = bool(self.preload)
         self.timeout = _seconds("timeout", self.timeout, zero=True)

@@ -107,6 +107,7 @@ KINDS = {
     "limit_request_field_size": INTEGER,
     "limit_request_body": INTEGER,
     "access_log": BOOLEAN,
+    "access_logformat": STRING,
     "log_level": STRING,
     "log_config": LOG_CONFIG,
     "forwarded_allow_ips": STRINGS,

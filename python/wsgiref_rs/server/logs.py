@@ -24,7 +24,8 @@ import time
 
 from wsgiref_rs.server.config import ConfigError
 
-__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "configure", "read_log_config",
+__all__ = ["ACCESS_LOGGER", "ERROR_FORMAT", "access_logger", "clf_time", "configure", "escape",
+           "read_log_config",
            "server_logger"]
 
 ACCESS_LOGGER = "wsgiref_rs.access"
@@ -108,7 +109,8 @@ def read_log_config(path):
     return settings
 
 
-def _timestamp(now):
+def clf_time(now):
+    """``now`` (seconds since the epoch) as the Common Log Format writes it, local time."""
     t = time.localtime(now)
     offset = t.tm_gmtoff or 0
     sign = "-" if offset < 0 else "+"
@@ -118,7 +120,8 @@ def _timestamp(now):
             f"{sign}{offset // 60:02d}{offset % 60:02d}")
 
 
-def _escape(text):
+def escape(text):
+    """``text`` with quotes, backslashes and unprintable characters escaped: one log line."""
     if '"' not in text and "\\" not in text and text.isprintable():
         return text
     out = []
@@ -132,10 +135,14 @@ def _escape(text):
     return "".join(out)
 
 
-def access_logger(enabled):
-    """The engine's ``log(requestline, code, size, client_address)`` callback, or None."""
+def access_logger(enabled, fmt=None):
+    """The engine's ``log(requestline, code, size, client_address)`` callback, or None; with
+    ``fmt`` (an ``access_format.AccessFormat``), ``log(..., details)``, which the engine is told
+    to call with the request's details."""
     if not enabled:
         return None
+    if fmt is not None:
+        return _formatted(fmt)
     logger = logging.getLogger(ACCESS_LOGGER)
     info = logging.INFO
     stamp = [None, ""]  # second, formatted: one strftime per second, not per request
@@ -145,9 +152,21 @@ def access_logger(enabled):
             return
         now = int(time.time())
         if stamp[0] != now:
-            stamp[0], stamp[1] = now, _timestamp(now)
+            stamp[0], stamp[1] = now, clf_time(now)
         host = client_address[0] or "-"
-        logger.info('%s - - [%s] "%s" %s %s', host, stamp[1], _escape(requestline), code,
+        logger.info('%s - - [%s] "%s" %s %s', host, stamp[1], escape(requestline), code,
                     size or "-")
+
+    return log
+
+
+def _formatted(fmt):
+    logger = logging.getLogger(ACCESS_LOGGER)
+    info = logging.INFO
+
+    def log(requestline, code, size, client_address, details):
+        if logger.isEnabledFor(info):
+            logger.info("%s", fmt.line(requestline, code, size, client_address, details,
+                                       time.time()))
 
     return log

@@ -37,7 +37,8 @@ def _engine_for(listeners, app, config, environ, scoreboard):
     return _native.Engine(
         first, app, environ, SERVER_SOFTWARE,
         listen_fds=others or None,
-        log=access_logger(config.access_log),
+        log=access_logger(config.access_log, config.access_format),
+        log_details=config.access_log and config.access_format is not None,
         forwarded_allow_ips=config.trusted,
         threads=config.threads,
         keepalive_timeout=config.keepalive_timeout,

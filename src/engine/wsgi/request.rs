@@ -1,7 +1,7 @@
 //! Serving one request on a connection: environ, the application, its result, the response.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::exceptions::PyAssertionError;
@@ -130,6 +130,8 @@ pub fn serve(
     head: RequestHead,
 ) -> Served {
     let peer = conn.peer;
+    // Only a log format that shows the request's duration needs the time it began.
+    let began = settings.log_details.then(Instant::now);
     scoreboard::request_begins(&head, &peer);
     let remote = conn
         .remote
@@ -180,6 +182,7 @@ pub fn serve(
     }
     let finished = exchange.clone();
     let logs = settings.log.is_some();
+    let details = logs && settings.log_details;
     let finish = move || {
         let mut x = finished.lock();
         let done = x.finish().is_ok()
@@ -191,16 +194,22 @@ pub fn serve(
         } else {
             String::new()
         };
+        // The response's header lines, for a log format that names them.
+        let lines = if details {
+            x.response.head.lines().to_vec()
+        } else {
+            Vec::new()
+        };
         let conn = x.take_conn().map(|mut conn| {
             conn.closing = !done;
             conn
         });
-        (conn, code, x.response.bytes_sent)
+        (conn, (code, lines), x.response.bytes_sent)
     };
     // The GIL goes only when finishing has socket I/O to do (a last chunk, a head, a body to
     // read and drop); a response sent whole needs none.
     let needs_io = exchange.lock().finish_needs_io();
-    let (conn, code, size) = if needs_io {
+    let (conn, (code, response_lines), size) = if needs_io {
         py.detach(finish)
     } else {
         finish()
@@ -213,7 +222,13 @@ pub fn serve(
             String::from_utf8_lossy(&head.target),
             head.version.as_str()
         );
-        if let Err(e) = log.call1(py, (line, code, size, client())) {
+        let logged = if settings.log_details {
+            let details = log_details(py, &head, &response_lines, began)?;
+            log.call1(py, (line, code, size, client(), details))
+        } else {
+            log.call1(py, (line, code, size, client()))
+        };
+        if let Err(e) = logged {
             if !e.is_instance_of::<pyo3::exceptions::PyException>(py) {
                 return Err(e);
             }
@@ -224,6 +239,37 @@ pub fn serve(
         conn.remote = Some(remote);
         conn
     }))
+}
+
+/// What a custom access-log format may name beyond the Common Log Format's: `(microseconds
+/// the request took, its header fields, the response's header fields)`, the fields as
+/// `(name, value)` pairs of `str` (Latin-1), in order.
+fn log_details<'py>(
+    py: Python<'py>,
+    head: &RequestHead,
+    response_lines: &[u8],
+    began: Option<Instant>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let latin1 = |bytes: &[u8]| -> String { bytes.iter().map(|&b| char::from(b)).collect() };
+    let request = PyList::empty(py);
+    for (name, value) in &head.headers {
+        request.append((latin1(name), latin1(value)))?;
+    }
+    // Our own lines, "Name: value\r\n" each (response_head.rs writes them).
+    let response = PyList::empty(py);
+    for line in response_lines.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let value = line[colon + 1..]
+                .strip_prefix(b" ")
+                .unwrap_or(&line[colon + 1..]);
+            response.append((latin1(&line[..colon]), latin1(value)))?;
+        }
+    }
+    let micros = began.map_or(0, |t| {
+        u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
+    });
+    (micros, request, response).into_pyobject(py)
 }
 
 #[allow(clippy::too_many_arguments)]

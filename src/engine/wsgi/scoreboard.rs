@@ -464,10 +464,7 @@ mod tests {
         assert!(stalled.is_some_and(|s| s < 1.0) && running < 1.0);
         assert_eq!(text, "GET /slow?x=1 HTTP/1.1");
         assert_eq!(peer_text, "127.0.0.1:4321");
-        for peer in [
-            Peer::Ip("[2001:db8::7]:65535".parse().unwrap()),
-            Peer::Unix,
-        ] {
+        for peer in [Peer::Ip("[2001:db8::7]:65535".parse().unwrap()), Peer::Unix] {
             request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer);
             assert_eq!(sb.busy()[0].4, peer.to_string());
         }

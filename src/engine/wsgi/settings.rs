@@ -59,6 +59,9 @@ pub struct Settings {
     pub timeout: Duration,
     /// `log(requestline, code, size, client_address)`, or None when logging is off.
     pub log: Option<Py<PyAny>>,
+    /// Whether `log` also takes the request's details (see [`crate::engine::wsgi::request`]):
+    /// a custom access-log format needs them, the Common Log Format does not.
+    pub log_details: bool,
     pub allow_underscores: bool,
     /// The keys `WSGIRequestHandler.get_environ()` has set before it adds the headers (the
     /// server's base_environ and the request's CGI keys): a header that maps to one is skipped.
@@ -113,6 +116,7 @@ pub mod testing {
             limits: Limits::default(),
             timeout: Duration::from_secs(5),
             log: None,
+            log_details: false,
             allow_underscores: false,
             request_keys: PyFrozenSet::empty(py).unwrap().into_any().unbind(),
             remote_host: None,
