@@ -147,7 +147,9 @@ def test_a_header_cut_short_by_the_client_is_closed_unanswered(server, part):
         sock.sendall(part)
         sock.shutdown(socket.SHUT_WR)
         assert closed_unanswered(sock)
-    server.wait_for("its PROXY protocol header was cut short")
+    # Where the end comes in the same readiness event as the bytes, the loop (edge-triggered)
+    # learns of it only at header_timeout, as for a request head cut short.
+    server.wait_for("its PROXY protocol header (was cut short|took longer than header_timeout)")
     assert still_serving(server.port)
 
 
