@@ -117,6 +117,7 @@ FILE_SETTINGS = [
     ("max-requests = 1000\nmax-requests-jitter = 50", "max_requests_jitter", 50),
     ("max_rss = 512", "max_rss", 512),
     ("preload = true", "preload", True),
+    ("proxy_protocol = true", "proxy_protocol", True),
 ]
 
 
@@ -250,6 +251,7 @@ ENV_SETTINGS = [
      "max_requests_jitter", 50),
     ({"WSGIREF_RS_MAX_RSS": "512"}, "max_rss", 512),
     ({"WSGIREF_RS_PRELOAD": "yes"}, "preload", True),
+    ({"WSGIREF_RS_PROXY_PROTOCOL": "1"}, "proxy_protocol", True),
 ]
 
 

@@ -182,6 +182,8 @@ class Engine:
         forwarded_allow_ips: str | Iterable[str] | None = None,
         listen_fds: Sequence[int] | None = None,
         scoreboard: Scoreboard | None = None,
+        # Every connection starts with a PROXY protocol header from a forwarded_allow_ips peer.
+        proxy_protocol: bool = False,
     ) -> Engine: ...
     def serve_forever(
         self, poll_interval: float = 0.5, should_stop: Callable[[], object] | None = None

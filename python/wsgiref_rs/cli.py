@@ -127,6 +127,10 @@ def _parser(demo=False):
     http.add_argument("--forwarded-allow-ips", metavar="LIST",
                       help="proxies whose X-Forwarded-*/Forwarded headers are trusted: addresses, "
                            "networks, 'unix', '*' (default %(default)s)")
+    http.add_argument("--proxy-protocol", action="store_true",
+                      help="every connection starts with a PROXY protocol header (v1 or v2) from "
+                           "one of --forwarded-allow-ips, whose client becomes REMOTE_ADDR; "
+                           "anything else is closed unanswered")
     http.add_argument("--root-path", metavar="PATH",
                       help="SCRIPT_NAME: the path the app is mounted at behind a proxy")
     log = p.add_argument_group("logging")

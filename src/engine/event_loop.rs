@@ -22,9 +22,11 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 
 use crate::engine::http::parse::{parse_head, RequestHead};
+use crate::engine::http::proxy_protocol;
 use crate::engine::net::conn::Conn;
 use crate::engine::net::io::{read_ready, Ready};
 use crate::engine::net::listener::{Family, Listener};
+use crate::engine::net::peer::Peer;
 use crate::engine::net::sendfile::Progress;
 use crate::engine::pool::{Job, Pool, Returned};
 use crate::engine::stop::Stop;
@@ -66,6 +68,8 @@ pub struct EventLoop {
     keepalive_timeout: Duration,
     header_timeout: Duration,
     max_connections: usize,
+    /// Every connection starts with a PROXY protocol header, from a peer of forwarded_allow_ips.
+    proxy_protocol: bool,
     /// True from a connection refused for max_connections until one is accepted again: one
     /// warning per episode, not one per connection.
     saturated: bool,
@@ -96,6 +100,8 @@ pub struct LoopConfig {
     pub max_connections: usize,
     /// Worker threads for the application; 0 runs it on the loop's thread.
     pub threads: usize,
+    /// Whether every connection starts with a PROXY protocol header (see `proxy_protocol`).
+    pub proxy_protocol: bool,
 }
 
 impl EventLoop {
@@ -129,6 +135,7 @@ impl EventLoop {
             keepalive_timeout: config.keepalive_timeout,
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
+            proxy_protocol: config.proxy_protocol,
             saturated: false,
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
@@ -294,6 +301,10 @@ impl EventLoop {
                         continue; // dropped: closed at once
                     }
                     self.saturated = false;
+                    if self.proxy_protocol && !self.settings.forwarded.trusts(peer.ip()) {
+                        refuse_untrusted(&peer);
+                        continue; // dropped: closed at once
+                    }
                     let slot = self.free.pop().unwrap_or_else(|| {
                         self.conns.push(None);
                         self.conns.len() - 1
@@ -307,6 +318,11 @@ impl EventLoop {
                         let mut conn = Conn::new(stream, peer);
                         // With workers, a file goes out from the worker's thread at once.
                         conn.loop_sends_files = self.pool.is_none();
+                        if self.proxy_protocol {
+                            // The header is due at once: header_timeout counts from now.
+                            conn.proxy_header = true;
+                            conn.head_since = Some(Instant::now());
+                        }
                         self.conns[slot] = Some(conn);
                         self.open += 1;
                     } else {
@@ -384,6 +400,24 @@ impl EventLoop {
                     scanned = pending.len().saturating_sub(3);
                 }
                 Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
+            }
+        }
+        if conn.proxy_header {
+            match take_proxy_header(&mut conn, eof) {
+                ProxyHeader::Refused => {
+                    self.release(slot);
+                    return;
+                }
+                ProxyHeader::Waiting => {
+                    self.keep_or_release(slot, conn, eof);
+                    return;
+                }
+                // The loop above may have stopped early: read on, with the header gone.
+                ProxyHeader::Taken if conn.undrained && !eof => {
+                    self.conns[slot] = Some(conn);
+                    return self.readable(slot);
+                }
+                ProxyHeader::Taken => {}
             }
         }
         if !conn.pending().is_empty() {
@@ -616,8 +650,12 @@ impl EventLoop {
                 (None, Some(t)) => {
                     let late = now.duration_since(t) > self.header_timeout;
                     if late {
+                        let what = match conn.proxy_header {
+                            true => "PROXY protocol header",
+                            false => "request head",
+                        };
                         log::info!(
-                            "closed the connection from {}: its request head took longer than \
+                            "closed the connection from {}: its {what} took longer than \
                              header_timeout ({:?})",
                             conn.peer,
                             self.header_timeout
@@ -633,6 +671,64 @@ impl EventLoop {
             }
         }
     }
+}
+
+/// What became of a connection's PROXY protocol header.
+enum ProxyHeader {
+    /// Taken off: the peer is the client it names, and the request comes next.
+    Taken,
+    /// Incomplete: wait for the rest (header_timeout ends the wait).
+    Waiting,
+    /// Missing, malformed, too long or cut short: the connection is to be closed unanswered.
+    Refused,
+}
+
+/// Takes the PROXY protocol header off what a connection has sent; `eof`: the peer sent all it
+/// will.
+#[cold]
+#[inline(never)]
+fn take_proxy_header(conn: &mut Conn, eof: bool) -> ProxyHeader {
+    if conn.pending().is_empty() {
+        // Closed without a byte (a load balancer's TCP check, most likely): nothing to say.
+        return match eof {
+            true => ProxyHeader::Refused,
+            false => ProxyHeader::Waiting,
+        };
+    }
+    match proxy_protocol::parse(conn.pending()) {
+        Ok(Some(header)) => {
+            conn.consume(header.len);
+            if let Some(source) = header.source {
+                conn.peer = Peer::Ip(source);
+            }
+            conn.proxy_header = false;
+            // The request head is waited for as on any new connection.
+            conn.head_since = None;
+            ProxyHeader::Taken
+        }
+        Ok(None) if !eof => ProxyHeader::Waiting,
+        Ok(None) => {
+            log::info!(
+                "refused the connection from {}: its PROXY protocol header was cut short",
+                conn.peer
+            );
+            ProxyHeader::Refused
+        }
+        Err(e) => {
+            log::info!("refused the connection from {}: {e}", conn.peer);
+            ProxyHeader::Refused
+        }
+    }
+}
+
+/// Logs a connection refused for `proxy_protocol`: its peer is none of forwarded_allow_ips.
+#[cold]
+#[inline(never)]
+pub fn refuse_untrusted(peer: &Peer) {
+    log::info!(
+        "refused the connection from {peer}: it is not in forwarded_allow_ips, which \
+         proxy_protocol asks of every peer"
+    );
 }
 
 /// Whether `pending` starts with a whole request head (it holds the blank line that ends one).
@@ -674,6 +770,7 @@ def app(environ, start_response):
             header_timeout: Duration::from_secs(5),
             max_connections,
             threads,
+            proxy_protocol: false,
         };
         let waker_slot = Mutex::new(None);
         let event_loop = EventLoop::new(&settings, &config, &waker_slot).unwrap();

@@ -13,10 +13,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyString};
 
 use crate::engine::defaults;
-use crate::engine::event_loop::{Ended, EventLoop, LoopConfig};
+use crate::engine::event_loop::{refuse_untrusted, Ended, EventLoop, LoopConfig};
 use crate::engine::http::forwarded::TrustedProxies;
 use crate::engine::http::limits::Limits;
 use crate::engine::http::parse::parse_head;
+use crate::engine::http::proxy_protocol;
 use crate::engine::net::conn::Conn;
 use crate::engine::net::io::{wait_any_readable, Deadline};
 use crate::engine::net::listener::{self, Family, Listener};
@@ -77,13 +78,47 @@ fn trusted_proxies(value: Option<&Bound<'_, PyAny>>) -> PyResult<TrustedProxies>
     TrustedProxies::parse(entries.iter().map(String::as_str)).map_err(PyValueError::new_err)
 }
 
+/// Reads a connection's PROXY protocol header (see `proxy_protocol`) by `deadline` and takes it
+/// off (the peer is trusted: the caller saw to that); false when the connection is to be closed
+/// unanswered: its header is missing, malformed, cut short or late. Call without the GIL.
+fn take_proxy_header(conn: &mut Conn, deadline: Instant) -> bool {
+    let refused = |conn: &Conn, why: &dyn std::fmt::Display| {
+        log::info!("refused the connection from {}: {why}", conn.peer);
+        false
+    };
+    loop {
+        match proxy_protocol::parse(conn.pending()) {
+            Ok(Some(header)) => {
+                conn.consume(header.len);
+                if let Some(source) = header.source {
+                    conn.peer = crate::engine::net::peer::Peer::Ip(source);
+                }
+                return true;
+            }
+            Ok(None) => {}
+            Err(e) => return refused(conn, &e),
+        }
+        match crate::engine::net::io::read_some(
+            &mut conn.stream,
+            &mut conn.buf,
+            Deadline::at(deadline),
+        ) {
+            Ok(0) => return refused(conn, &"its PROXY protocol header was cut short"),
+            Ok(_) => {}
+            Err(e) => return refused(conn, &format_args!("no whole PROXY protocol header: {e}")),
+        }
+    }
+}
+
 #[pymethods]
 impl Engine {
     /// Prepare an engine for the listening socket `listen_fd` and any `listen_fds` (TCP or
     /// Unix-domain stream sockets, which stay the caller's). `forwarded_allow_ips` names the
     /// peers whose X-Forwarded-For, X-Forwarded-Proto and Forwarded headers set REMOTE_ADDR and
     /// wsgi.url_scheme: IP addresses, CIDR networks, "*" (everyone) and "unix" (Unix-socket
-    /// peers); None trusts nobody. Raises ValueError for a descriptor that is no listening
+    /// peers); None trusts nobody. `proxy_protocol` true: every connection must start with a
+    /// PROXY protocol header (v1 or v2) and come from one of those peers, and the header's source
+    /// becomes REMOTE_ADDR and REMOTE_PORT; anything else is closed unanswered. Raises ValueError for a descriptor that is no listening
     /// stream socket and for an entry of forwarded_allow_ips that is none of those.
     ///
     /// Each request calls `app`; or, with `server` (a `WSGIServer`, when `app` is None), the
@@ -107,7 +142,7 @@ impl Engine {
         limit_request_fields=defaults::LIMIT_REQUEST_FIELDS,
         limit_request_field_size=defaults::LIMIT_REQUEST_FIELD_SIZE,
         limit_request_body=defaults::LIMIT_REQUEST_BODY, forwarded_allow_ips=None,
-        listen_fds=None, scoreboard=None))]
+        listen_fds=None, scoreboard=None, proxy_protocol=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -134,6 +169,7 @@ impl Engine {
         forwarded_allow_ips: Option<Bound<'_, PyAny>>,
         listen_fds: Option<Vec<RawFd>>,
         scoreboard: Option<PyRef<'_, Scoreboard>>,
+        proxy_protocol: bool,
     ) -> PyResult<Self> {
         let scoreboard = scoreboard.map(|s| s.board.clone());
         if let Some(board) = &scoreboard {
@@ -203,6 +239,7 @@ impl Engine {
                 header_timeout: seconds(header_timeout),
                 max_connections,
                 threads,
+                proxy_protocol,
             },
             waker: Mutex::new(None),
         })
@@ -298,6 +335,15 @@ impl Engine {
         let mut conn = Conn::new(stream, peer);
         let settings = self.settings.clone();
         let head_deadline = Instant::now() + self.config.header_timeout;
+        if self.config.proxy_protocol {
+            if !settings.forwarded.trusts(conn.peer.ip()) {
+                refuse_untrusted(&conn.peer);
+                return Ok(true); // closed unanswered
+            }
+            if !py.detach(|| take_proxy_header(&mut conn, head_deadline)) {
+                return Ok(true);
+            }
+        }
         let parsed = py.detach(|| loop {
             match parse_head(conn.pending(), &settings.limits) {
                 Ok(Some((head, len))) => {

@@ -35,6 +35,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           access_logformat=DEFAULTS["access_logformat"],
           log_level=DEFAULTS["log_level"], log_config=DEFAULTS["log_config"],
           forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
+          proxy_protocol=DEFAULTS["proxy_protocol"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
           graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
           max_requests=DEFAULTS["max_requests"],
@@ -53,7 +54,10 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     many threads per process (0: one request at a time). The limits and timeouts are the
     engine's (see ``wsgiref_rs._engine``). ``forwarded_allow_ips``: the proxies whose
     ``X-Forwarded-For``/``X-Forwarded-Proto``/``Forwarded`` headers are believed (a comma-separated
-    string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody). ``root_path``
+    string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody).
+    ``proxy_protocol``: every connection must start with a PROXY protocol header (v1 or v2, as
+    HAProxy's ``send-proxy`` sends it) from one of those proxies; its source address becomes
+    ``REMOTE_ADDR``, and any other connection is closed unanswered. ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
     ``access_logformat``: the access log's line in gunicorn's atoms, or ``"json"`` (see
     ``wsgiref_rs.server.access_format``).
@@ -82,7 +86,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         limit_request_field_size=limit_request_field_size, limit_request_body=limit_request_body,
         access_log=access_log, access_logformat=access_logformat, log_level=log_level,
         log_config=log_config,
-        forwarded_allow_ips=forwarded_allow_ips,
+        forwarded_allow_ips=forwarded_allow_ips, proxy_protocol=proxy_protocol,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
         max_rss=max_rss, preload=preload,

@@ -148,6 +148,8 @@ class Config:
     # server's own log handlers (see wsgiref_rs.server.logs).
     log_config: object = None
     forwarded_allow_ips: object = "127.0.0.1,::1,unix"
+    # Every connection starts with a PROXY protocol header from a peer of forwarded_allow_ips.
+    proxy_protocol: bool = False
     root_path: str = ""
     pid: object = None
     reload: bool = False
@@ -191,6 +193,7 @@ class Config:
             raise ConfigError(f"log_config must be a .toml or .json file's path, or a dict for "
                               f"logging.config.dictConfig: {self.log_config!r}")
         self.trusted = _forwarded(self.forwarded_allow_ips)
+        self.proxy_protocol = bool(self.proxy_protocol)
         self.root_path = _root_path(self.root_path)
         if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):
             raise ConfigError(f"pid must be a file path: {self.pid!r}")

@@ -111,6 +111,7 @@ KINDS = {
     "log_level": STRING,
     "log_config": LOG_CONFIG,
     "forwarded_allow_ips": STRINGS,
+    "proxy_protocol": BOOLEAN,
     "root_path": STRING,
     "pid": STRING,
     "reload": BOOLEAN,

@@ -40,6 +40,7 @@ def _engine_for(listeners, app, config, environ, scoreboard):
         log=access_logger(config.access_log, config.access_format),
         log_details=config.access_log and config.access_format is not None,
         forwarded_allow_ips=config.trusted,
+        proxy_protocol=config.proxy_protocol,
         threads=config.threads,
         keepalive_timeout=config.keepalive_timeout,
         header_timeout=config.header_timeout,

@@ -6,7 +6,8 @@
 //! asks, smuggling refused), [`chunked`] (an incremental decoder that never reads past the body),
 //! [`limits`] (the bounds a request is held to), [`fields`] (a head's header fields),
 //! [`host`] (the Host field and absolute-form targets), [`forwarded`] (the proxy headers of
-//! trusted peers) and [`decimal`] (numbers written as text).
+//! trusted peers), [`decimal`] (numbers written as text) and, not HTTP but read where a request
+//! head is, [`proxy_protocol`] (the PROXY protocol header a proxy in TCP mode sends first).
 
 pub mod chunked;
 pub mod decimal;
@@ -15,5 +16,6 @@ pub mod forwarded;
 pub mod host;
 pub mod limits;
 pub mod parse;
+pub mod proxy_protocol;
 #[cfg(test)]
 pub mod rng;

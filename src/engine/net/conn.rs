@@ -55,6 +55,9 @@ pub struct Conn {
     pub file: Option<FileSend>,
     /// Whether the loop has asked for writable events on the socket (for `file`).
     pub watches_writable: bool,
+    /// Set while the PROXY protocol header is still expected (`proxy_protocol`): it comes before
+    /// the first request, and `peer` becomes the client it names.
+    pub proxy_header: bool,
     /// Whether anything has been written, and whether TCP_NODELAY is set (see [`Conn::write`]).
     written: bool,
     nodelay: bool,
@@ -86,6 +89,7 @@ impl Conn {
             loop_sends_files: false,
             file: None,
             watches_writable: false,
+            proxy_header: false,
             undrained: false,
             written: false,
             nodelay: false,
