@@ -222,6 +222,22 @@ mod tests {
     use super::super::rng::Rng;
     use super::*;
 
+    /// `bytes` is one whole header naming `source`, and what follows it is left untouched.
+    fn parses_to(bytes: &[u8], source: Option<SocketAddr>) {
+        let header = parse(bytes).unwrap().unwrap();
+        assert_eq!(
+            header,
+            Header {
+                len: bytes.len(),
+                source
+            },
+            "{bytes:?}"
+        );
+        let mut more = bytes.to_vec();
+        more.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+        assert_eq!(parse(&more), Ok(Some(header)));
+    }
+
     fn addr(text: &str) -> Option<SocketAddr> {
         Some(text.parse().unwrap())
     }
@@ -272,19 +288,7 @@ mod tests {
                 None,
             ),
         ] {
-            let header = parse(bytes).unwrap().unwrap();
-            assert_eq!(
-                header,
-                Header {
-                    len: bytes.len(),
-                    source
-                },
-                "{bytes:?}"
-            );
-            // What follows is the request's, untouched.
-            let mut more = bytes.to_vec();
-            more.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
-            assert_eq!(parse(&more), Ok(Some(header)));
+            parses_to(bytes, source);
         }
     }
 
@@ -364,18 +368,7 @@ mod tests {
             (v2(0x21, 0x00, &[]), None),
             (v2(0x21, 0x31, &[0; 216]), None),
         ] {
-            let header = parse(&bytes).unwrap().unwrap();
-            assert_eq!(
-                header,
-                Header {
-                    len: bytes.len(),
-                    source
-                },
-                "{bytes:?}"
-            );
-            let mut more = bytes.clone();
-            more.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
-            assert_eq!(parse(&more), Ok(Some(header)));
+            parses_to(&bytes, source);
         }
     }
 
