@@ -22,7 +22,6 @@ have), by pid.
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -32,26 +31,21 @@ from pathlib import Path
 
 import debian
 import pytest
-from deploy_support import ROOT, children, deploy_env, is_gone, recipe, wait_until
+from deploy_support import (
+    ROOT,
+    children,
+    connects,
+    deploy_env,
+    free_port,
+    is_gone,
+    recipe,
+    wait_until,
+)
 
 LISTENING = re.compile(r"Listening at: (?:http://(?P<host>[^\s:]+):(?P<port>\d+)|unix:(?P<path>\S+))"
                        r" \((?P<pid>\d+)\)")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _connects(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _end(pid, first_signal, timeout):
@@ -145,7 +139,7 @@ def nginx(nginx_binary, tmp_path):
         server = Nginx(proc, port, prefix)
         started.append(server)
         deadline = time.monotonic() + START_TIMEOUT
-        while not _connects(port):
+        while not connects(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 output = (prefix / "output.log").read_text(errors="replace")
                 pytest.fail(f"nginx did not listen on 127.0.0.1:{port} (exit {proc.poll()}):\n"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DEPLOY", "HERE", "PLACEHOLDER", "ROOT", "Load", "Outcome", "Response", "children",
-           "deploy_env", "is_gone", "recipe", "request", "wait_until"]
+           "connects", "deploy_env", "free_port", "is_gone", "recipe", "request", "wait_until"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -204,6 +204,22 @@ class Load:
         shown = "; ".join(sorted({o.error for o in failures}))[:2000]
         return (f"{len(self.outcomes)} sent, {len(self.outcomes) - len(failures)} answered, "
                 f"{len(failures)} failed ({shown})")
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now, for a program that takes a port number."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def connects(port):
+    """Whether something listens on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def wait_until(predicate, timeout, what, details=lambda: ""):

@@ -8,12 +8,12 @@ address differs from HAProxy's own (127.0.0.1)."""
 
 import http.client
 import json
-import socket
 import subprocess
 import time
 
 import debian
 import pytest
+from deploy_support import connects, free_port
 
 CLIENT = "127.0.0.5"
 
@@ -31,20 +31,6 @@ frontend front
 backend app
     server wsgiref_rs 127.0.0.1:{app} {send_proxy}
 """
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def connects(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
