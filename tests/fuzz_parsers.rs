@@ -39,3 +39,8 @@ fn parse_head_holds_on_mutated_seeds() {
 fn chunked_holds_on_mutated_seeds() {
     fuzz("chunked", checks::chunked, 0x5eed_0002_c4c4);
 }
+
+#[test]
+fn proxy_protocol_holds_on_mutated_seeds() {
+    fuzz("proxy_protocol", checks::proxy_protocol, 0x5eed_0003_9f0c);
+}

@@ -6,6 +6,7 @@
 use crate::chunked::{ChunkError, ChunkedDecoder};
 use crate::limits::Limits;
 use crate::parse::{parse_head as parse, BodyFraming, Version};
+use crate::proxy_protocol;
 
 /// `parse_head` on any bytes: no panic, a head never longer than the limits allow, the same head
 /// whatever follows it, and only the statuses a refusal may carry.
@@ -135,4 +136,38 @@ fn decode(
         assert_eq!(out.len() as u64, d.body_len());
     }
     Ok((consumed, d.is_done(), out))
+}
+
+/// The PROXY protocol header's `parse` on any bytes: no panic; a whole header is at most the
+/// bytes given, the same header whatever follows it, and no shorter prefix of it is whole
+/// already; bytes refused stay refused whatever is added to them; a v1 header is at most
+/// `V1_MAX` bytes.
+pub fn proxy_protocol(data: &[u8]) {
+    match proxy_protocol::parse(data) {
+        Ok(Some(header)) => {
+            assert!(header.len > 0 && header.len <= data.len());
+            assert_eq!(proxy_protocol::parse(&data[..header.len]), Ok(Some(header)));
+            if data.starts_with(b"PROXY ") {
+                assert!(header.len <= proxy_protocol::V1_MAX);
+            } else {
+                assert!(data.starts_with(&proxy_protocol::V2_SIGNATURE));
+            }
+            // A header is whole only at its end (the checks stop at a few hundred bytes).
+            for end in 0..header.len.min(300) {
+                assert_eq!(proxy_protocol::parse(&data[..end]), Ok(None), "at {end}");
+            }
+        }
+        Ok(None) => {
+            // Not enough yet: no more than the longest header, and a prefix is no better off.
+            assert!(data.len() < 16 + usize::from(u16::MAX));
+            for end in 0..data.len().min(300) {
+                assert_eq!(proxy_protocol::parse(&data[..end]), Ok(None), "at {end}");
+            }
+        }
+        Err(_) => {
+            let mut more = data.to_vec();
+            more.extend_from_slice(b"\r\nGET / HTTP/1.1\r\n\r\n");
+            assert!(proxy_protocol::parse(&more).is_err());
+        }
+    }
 }

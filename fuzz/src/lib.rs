@@ -21,6 +21,8 @@ pub mod host;
 pub mod limits;
 #[path = "../../src/engine/http/parse.rs"]
 pub mod parse;
+#[path = "../../src/engine/http/proxy_protocol.rs"]
+pub mod proxy_protocol;
 #[path = "../../src/engine/http/rng.rs"]
 pub mod rng;
 
