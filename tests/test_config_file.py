@@ -118,7 +118,35 @@ FILE_SETTINGS = [
     ("max_rss = 512", "max_rss", 512),
     ("preload = true", "preload", True),
     ("proxy_protocol = true", "proxy_protocol", True),
+    # TLS: files the test makes (@CERTS@ is their directory), read when the settings are checked.
+    ('certfile = "@CERTS@/server.pem"\nkeyfile = "@CERTS@/server.key"', "certfile",
+     "@CERTS@/server.pem"),
+    ('certfile = "@CERTS@/server.pem"\nkeyfile = "@CERTS@/server.key"', "keyfile",
+     "@CERTS@/server.key"),
+    ('certfile = "@CERTS@/server.pem"\nkeyfile = "@CERTS@/server.key"\n'
+     'ca-certs = "@CERTS@/ca.pem"', "ca_certs", "@CERTS@/ca.pem"),
+    ('certfile = "@CERTS@/server.pem"\nkeyfile = "@CERTS@/server.key"\n'
+     'ca_certs = "@CERTS@/ca.pem"\ncert_reqs = "required"', "cert_reqs", 2),
 ]
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    """The directory of the TLS files the cases name as @CERTS@."""
+    import tls_support
+
+    directory = tmp_path_factory.mktemp("certs")
+    tls_support.make(directory)
+    return str(directory)
+
+
+def localized(value, certs):
+    """``value`` with @CERTS@ made the certificates' directory (in strings and dicts)."""
+    if isinstance(value, str):
+        return value.replace("@CERTS@", certs)
+    if isinstance(value, dict):
+        return {localized(k, certs): localized(v, certs) for k, v in value.items()}
+    return value
 
 
 def with_app(text):
@@ -127,7 +155,8 @@ def with_app(text):
 
 
 @pytest.mark.parametrize("text, setting, expected", FILE_SETTINGS)
-def test_each_key_of_the_file_sets_its_setting(write, text, setting, expected):
+def test_each_key_of_the_file_sets_its_setting(write, certs, text, setting, expected):
+    text, expected = localized(text, certs), localized(expected, certs)
     config = configured(["--config", write(with_app(text))])
     assert observed(config, setting) == expected
     assert observed(configured(["testapp:app"]), setting) != expected  # not the default
@@ -252,11 +281,21 @@ ENV_SETTINGS = [
     ({"WSGIREF_RS_MAX_RSS": "512"}, "max_rss", 512),
     ({"WSGIREF_RS_PRELOAD": "yes"}, "preload", True),
     ({"WSGIREF_RS_PROXY_PROTOCOL": "1"}, "proxy_protocol", True),
+    ({"WSGIREF_RS_CERTFILE": "@CERTS@/server.pem", "WSGIREF_RS_KEYFILE": "@CERTS@/server.key"},
+     "certfile", "@CERTS@/server.pem"),
+    ({"WSGIREF_RS_CERTFILE": "@CERTS@/server.pem", "WSGIREF_RS_KEYFILE": "@CERTS@/server.key"},
+     "keyfile", "@CERTS@/server.key"),
+    ({"WSGIREF_RS_CERTFILE": "@CERTS@/server.pem", "WSGIREF_RS_KEYFILE": "@CERTS@/server.key",
+      "WSGIREF_RS_CA_CERTS": "@CERTS@/ca.pem"}, "ca_certs", "@CERTS@/ca.pem"),
+    ({"WSGIREF_RS_CERTFILE": "@CERTS@/server.pem", "WSGIREF_RS_KEYFILE": "@CERTS@/server.key",
+      "WSGIREF_RS_CA_CERTS": "@CERTS@/ca.pem", "WSGIREF_RS_CERT_REQS": "optional"},
+     "cert_reqs", 1),
 ]
 
 
 @pytest.mark.parametrize("environ, setting, expected", ENV_SETTINGS)
-def test_each_variable_sets_its_setting(environ, setting, expected):
+def test_each_variable_sets_its_setting(certs, environ, setting, expected):
+    environ, expected = localized(environ, certs), localized(expected, certs)
     argv = [] if "WSGIREF_RS_APP" in environ else ["testapp:app"]
     assert observed(configured(argv, environ), setting) == expected
     assert observed(configured(["testapp:app"]), setting) != expected  # not the default

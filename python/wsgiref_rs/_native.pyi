@@ -3,6 +3,7 @@
 Checked against the built module by ``mypy.stubtest`` in the test suite.
 """
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Set
 from typing import Any, final, overload
@@ -29,6 +30,7 @@ __all__ = [
     "Write",
     "Scoreboard",
     "resident_memory",
+    "check_tls",
 ]
 __version__: str
 # Each engine setting's default, under the setting's name (the Engine keyword's).
@@ -184,12 +186,18 @@ class Engine:
         scoreboard: Scoreboard | None = None,
         # Every connection starts with a PROXY protocol header from a forwarded_allow_ips peer.
         proxy_protocol: bool = False,
+        # TLS (rustls): PEM files; cert_reqs is ssl.CERT_NONE, CERT_OPTIONAL or CERT_REQUIRED.
+        certfile: str | os.PathLike[str] | None = None,
+        keyfile: str | os.PathLike[str] | None = None,
+        ca_certs: str | os.PathLike[str] | None = None,
+        cert_reqs: int = 0,
     ) -> Engine: ...
     def serve_forever(
         self, poll_interval: float = 0.5, should_stop: Callable[[], object] | None = None
     ) -> None: ...
     def handle_one(self, timeout: float | None = None) -> bool: ...
     def stop(self, graceful_timeout: float | None = None) -> None: ...
+    def reload_tls(self) -> bool: ...
 
 @final
 class Input:
@@ -228,5 +236,11 @@ class Scoreboard:
     def busy(self) -> list[tuple[int, float | None, float, str, str]]: ...
 
 def resident_memory(pid: int) -> int | None: ...
+def check_tls(
+    certfile: str | os.PathLike[str],
+    keyfile: str | os.PathLike[str] | None = None,
+    ca_certs: str | os.PathLike[str] | None = None,
+    cert_reqs: int = 0,
+) -> None: ...
 
 # --- end engine -------------------------------------------------------------

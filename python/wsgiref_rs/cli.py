@@ -133,6 +133,17 @@ def _parser(demo=False):
                            "anything else is closed unanswered")
     http.add_argument("--root-path", metavar="PATH",
                       help="SCRIPT_NAME: the path the app is mounted at behind a proxy")
+    tls = p.add_argument_group("TLS")
+    tls.add_argument("--certfile", metavar="FILE",
+                     help="serve HTTPS with this certificate chain (PEM); SIGHUP reads it again")
+    tls.add_argument("--keyfile", metavar="FILE",
+                     help="the certificate's private key (PEM, unencrypted; default: in the "
+                          "--certfile)")
+    tls.add_argument("--ca-certs", metavar="FILE",
+                     help="the CAs (PEM) that sign the clients' certificates, for --cert-reqs")
+    tls.add_argument("--cert-reqs", type=str.lower, choices=["none", "optional", "required"],
+                     help="whether clients must show a certificate signed by --ca-certs "
+                          "(default %(default)s); its subject is SSL_CLIENT_S_DN")
     log = p.add_argument_group("logging")
     log.add_argument("--access-log", action=argparse.BooleanOptionalAction,
                      help="log each request to stdout in the Common Log Format (default "

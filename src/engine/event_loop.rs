@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,8 @@ use crate::engine::net::io::{read_ready, Ready};
 use crate::engine::net::listener::{Family, Listener};
 use crate::engine::net::peer::Peer;
 use crate::engine::net::sendfile::Progress;
+use crate::engine::net::stream::Stream;
+use crate::engine::net::tls::{Tls, TlsStream};
 use crate::engine::pool::{Job, Pool, Returned};
 use crate::engine::stop::Stop;
 use crate::engine::wsgi::request::{refuse, serve_pipelined};
@@ -70,6 +72,7 @@ pub struct EventLoop {
     max_connections: usize,
     /// Every connection starts with a PROXY protocol header, from a peer of forwarded_allow_ips.
     proxy_protocol: bool,
+    tls: Option<Arc<Tls>>,
     /// True from a connection refused for max_connections until one is accepted again: one
     /// warning per episode, not one per connection.
     saturated: bool,
@@ -102,6 +105,8 @@ pub struct LoopConfig {
     pub threads: usize,
     /// Whether every connection starts with a PROXY protocol header (see `proxy_protocol`).
     pub proxy_protocol: bool,
+    /// TLS on every connection (`certfile`), after the PROXY protocol header if there is one.
+    pub tls: Option<Arc<Tls>>,
 }
 
 impl EventLoop {
@@ -136,6 +141,7 @@ impl EventLoop {
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
             proxy_protocol: config.proxy_protocol,
+            tls: config.tls.clone(),
             saturated: false,
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
@@ -309,18 +315,23 @@ impl EventLoop {
                         self.conns.push(None);
                         self.conns.len() - 1
                     });
-                    if self
-                        .poll
-                        .registry()
-                        .register(&mut stream, Token(slot), Interest::READABLE)
-                        .is_ok()
-                    {
+                    let registered =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, Token(slot), Interest::READABLE);
+                    let stream = match (&self.tls, registered) {
+                        (_, Err(_)) => None,
+                        (None, Ok(())) => Some(stream),
+                        (Some(tls), Ok(())) => with_tls(stream, tls, self.proxy_protocol),
+                    };
+                    if let Some(stream) = stream {
                         let mut conn = Conn::new(stream, peer);
                         // With workers, a file goes out from the worker's thread at once.
                         conn.loop_sends_files = self.pool.is_none();
-                        if self.proxy_protocol {
-                            // The header is due at once: header_timeout counts from now.
-                            conn.proxy_header = true;
+                        if self.proxy_protocol || self.tls.is_some() {
+                            // The header (or the handshake) is due at once: header_timeout
+                            // counts from now.
+                            conn.proxy_header = self.proxy_protocol;
                             conn.head_since = Some(Instant::now());
                         }
                         self.conns[slot] = Some(conn);
@@ -384,7 +395,14 @@ impl EventLoop {
             .saturating_add(limits.limit_request_field_size);
         loop {
             match read_ready(&mut conn.stream, &mut conn.buf, &mut self.scratch[..]) {
-                Ok(Ready::Eof) | Err(_) => {
+                Ok(Ready::Eof) => {
+                    eof = true;
+                    break;
+                }
+                Err(e) => {
+                    if conn.stream.tls().is_some() {
+                        tls_failed(&conn, &e);
+                    }
                     eof = true;
                     break;
                 }
@@ -418,6 +436,13 @@ impl EventLoop {
                     return self.readable(slot);
                 }
                 ProxyHeader::Taken => {}
+            }
+        }
+        if conn.head_since.is_some() && conn.pending().is_empty() && !conn.proxy_header {
+            // Only a TLS connection waits so with nothing read: once its handshake is over, it
+            // waits for its first request as any new connection does.
+            if !conn.stream.handshaking() {
+                conn.head_since = None;
             }
         }
         if !conn.pending().is_empty() {
@@ -558,9 +583,8 @@ impl EventLoop {
         let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        let socket = conn.stream.as_raw_fd();
         let progress = match conn.file.as_mut() {
-            Some(file) => file.advance(socket),
+            Some(file) => file.advance(&mut conn.stream),
             None => {
                 self.conns[slot] = Some(conn);
                 return;
@@ -650,9 +674,10 @@ impl EventLoop {
                 (None, Some(t)) => {
                     let late = now.duration_since(t) > self.header_timeout;
                     if late {
-                        let what = match conn.proxy_header {
-                            true => "PROXY protocol header",
-                            false => "request head",
+                        let what = match (conn.proxy_header, conn.stream.handshaking()) {
+                            (true, _) => "PROXY protocol header",
+                            (false, true) => "TLS handshake",
+                            (false, false) => "request head",
                         };
                         log::info!(
                             "closed the connection from {}: its {what} took longer than \
@@ -702,6 +727,14 @@ fn take_proxy_header(conn: &mut Conn, eof: bool) -> ProxyHeader {
                 conn.peer = Peer::Ip(source);
             }
             conn.proxy_header = false;
+            if conn.stream.tls().is_some() {
+                // What came after the header is the start of the handshake, which is due now.
+                if let Err(e) = conn.start_tls() {
+                    tls_failed(conn, &e);
+                    return ProxyHeader::Refused;
+                }
+                return ProxyHeader::Taken;
+            }
             // The request head is waited for as on any new connection.
             conn.head_since = None;
             ProxyHeader::Taken
@@ -718,6 +751,27 @@ fn take_proxy_header(conn: &mut Conn, eof: bool) -> ProxyHeader {
             log::info!("refused the connection from {}: {e}", conn.peer);
             ProxyHeader::Refused
         }
+    }
+}
+
+/// `stream` with TLS on top (plain until its PROXY protocol header is read, with `proxy`); None
+/// when rustls could not start a connection.
+pub fn with_tls(stream: Stream, tls: &Tls, proxy: bool) -> Option<Stream> {
+    match TlsStream::new(stream, tls.config(), proxy) {
+        Ok(tls) => Some(Stream::Tls(Box::new(tls))),
+        Err(e) => {
+            log::warn!("TLS could not start on a connection: {e}");
+            None
+        }
+    }
+}
+
+/// Logs a TLS connection closed on an error: a failed handshake, plain HTTP, a broken record.
+#[cold]
+pub fn tls_failed(conn: &Conn, e: &io::Error) {
+    match conn.stream.handshaking() {
+        true => log::info!("TLS handshake with {} failed: {e}", conn.peer),
+        false => log::info!("closed the TLS connection from {}: {e}", conn.peer),
     }
 }
 
@@ -740,6 +794,7 @@ fn has_whole_head(pending: &[u8]) -> bool {
 mod tests {
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
     use std::thread;
 
     use super::*;
@@ -771,6 +826,7 @@ def app(environ, start_response):
             max_connections,
             threads,
             proxy_protocol: false,
+            tls: None,
         };
         let waker_slot = Mutex::new(None);
         let event_loop = EventLoop::new(&settings, &config, &waker_slot).unwrap();

@@ -52,6 +52,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add_class::<wsgi::callables::StartResponse>()?;
         m.add_class::<wsgi::callables::Write>()?;
         m.add_class::<wsgi::scoreboard::Scoreboard>()?;
+        m.add_function(pyo3::wrap_pyfunction!(serve::check_tls, m)?)?;
         m.add_function(pyo3::wrap_pyfunction!(
             wsgi::scoreboard::resident_memory,
             m

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyString};
 
 use crate::engine::defaults;
-use crate::engine::event_loop::{refuse_untrusted, Ended, EventLoop, LoopConfig};
+use crate::engine::event_loop::{
+    refuse_untrusted, tls_failed, with_tls, Ended, EventLoop, LoopConfig,
+};
 use crate::engine::http::forwarded::TrustedProxies;
 use crate::engine::http::limits::Limits;
 use crate::engine::http::parse::parse_head;
@@ -21,6 +24,8 @@ use crate::engine::http::proxy_protocol;
 use crate::engine::net::conn::Conn;
 use crate::engine::net::io::{wait_any_readable, Deadline};
 use crate::engine::net::listener::{self, Family, Listener};
+use crate::engine::net::stream::Stream;
+use crate::engine::net::tls::{CertReqs, Tls, TlsFiles};
 use crate::engine::pool::BatchScheduling;
 use crate::engine::stop::StopSignal;
 use crate::engine::wsgi::environ;
@@ -93,21 +98,79 @@ fn take_proxy_header(conn: &mut Conn, deadline: Instant) -> bool {
                 if let Some(source) = header.source {
                     conn.peer = crate::engine::net::peer::Peer::Ip(source);
                 }
+                // What came after the header is the start of a TLS handshake, if any.
+                if let Err(e) = conn.start_tls() {
+                    tls_failed(conn, &e);
+                    return false;
+                }
                 return true;
             }
             Ok(None) => {}
             Err(e) => return refused(conn, &e),
         }
-        match crate::engine::net::io::read_some(
-            &mut conn.stream,
-            &mut conn.buf,
-            Deadline::at(deadline),
-        ) {
+        match read_raw(&mut conn.stream, &mut conn.buf, Deadline::at(deadline)) {
             Ok(0) => return refused(conn, &"its PROXY protocol header was cut short"),
             Ok(_) => {}
             Err(e) => return refused(conn, &format_args!("no whole PROXY protocol header: {e}")),
         }
     }
+}
+
+/// Reads a PROXY protocol header's bytes off the socket itself (a TLS connection's handshake
+/// comes after them).
+fn read_raw(stream: &mut Stream, buf: &mut Vec<u8>, deadline: Deadline) -> io::Result<usize> {
+    match stream {
+        Stream::Tls(tls) => crate::engine::net::io::read_some(tls.sock_mut(), buf, deadline),
+        _ => crate::engine::net::io::read_some(stream, buf, deadline),
+    }
+}
+
+/// The TLS files, from `Engine()`'s arguments: None without a certificate.
+fn tls_files(
+    certfile: Option<PathBuf>,
+    keyfile: Option<PathBuf>,
+    ca_certs: Option<PathBuf>,
+    cert_reqs: u8,
+) -> PyResult<Option<TlsFiles>> {
+    let cert_reqs = CertReqs::from_number(cert_reqs).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "cert_reqs must be 0 (CERT_NONE), 1 (CERT_OPTIONAL) or 2 (CERT_REQUIRED), not \
+             {cert_reqs}"
+        ))
+    })?;
+    match (certfile, keyfile) {
+        (Some(certfile), keyfile) => Ok(Some(TlsFiles {
+            // A certificate file may hold the key too, as Python's load_cert_chain() allows.
+            keyfile: keyfile.unwrap_or_else(|| certfile.clone()),
+            certfile,
+            ca_certs,
+            cert_reqs,
+        })),
+        (None, Some(_)) => Err(PyValueError::new_err("keyfile needs a certfile")),
+        (None, None) if ca_certs.is_some() || cert_reqs != CertReqs::None => Err(
+            PyValueError::new_err("ca_certs and cert_reqs need a certfile"),
+        ),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Checks TLS settings as `Engine()` would take them: ValueError naming the file that is
+/// wrong (unreadable, no PEM, an encrypted key, a key that does not go with the certificate).
+/// Releases the GIL while it reads the files.
+#[pyfunction]
+#[pyo3(signature = (certfile, keyfile=None, ca_certs=None, cert_reqs=0))]
+pub fn check_tls(
+    py: Python<'_>,
+    certfile: PathBuf,
+    keyfile: Option<PathBuf>,
+    ca_certs: Option<PathBuf>,
+    cert_reqs: u8,
+) -> PyResult<()> {
+    let Some(files) = tls_files(Some(certfile), keyfile, ca_certs, cert_reqs)? else {
+        return Ok(());
+    };
+    py.detach(move || files.load().map(drop))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 #[pymethods]
@@ -142,7 +205,8 @@ impl Engine {
         limit_request_fields=defaults::LIMIT_REQUEST_FIELDS,
         limit_request_field_size=defaults::LIMIT_REQUEST_FIELD_SIZE,
         limit_request_body=defaults::LIMIT_REQUEST_BODY, forwarded_allow_ips=None,
-        listen_fds=None, scoreboard=None, proxy_protocol=false))]
+        listen_fds=None, scoreboard=None, proxy_protocol=false, certfile=None, keyfile=None,
+        ca_certs=None, cert_reqs=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -170,7 +234,15 @@ impl Engine {
         listen_fds: Option<Vec<RawFd>>,
         scoreboard: Option<PyRef<'_, Scoreboard>>,
         proxy_protocol: bool,
+        certfile: Option<PathBuf>,
+        keyfile: Option<PathBuf>,
+        ca_certs: Option<PathBuf>,
+        cert_reqs: u8,
     ) -> PyResult<Self> {
+        let tls = tls_files(certfile, keyfile, ca_certs, cert_reqs)?
+            .map(|files| Tls::new(files).map(Arc::new))
+            .transpose()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let scoreboard = scoreboard.map(|s| s.board.clone());
         if let Some(board) = &scoreboard {
             if board.slots() < threads.max(1) {
@@ -240,6 +312,7 @@ impl Engine {
                 max_connections,
                 threads,
                 proxy_protocol,
+                tls,
             },
             waker: Mutex::new(None),
         })
@@ -332,6 +405,13 @@ impl Engine {
         };
         drop(listeners);
         let (stream, peer) = accepted;
+        let stream = match &self.config.tls {
+            None => stream,
+            Some(tls) => match with_tls(stream, tls, self.config.proxy_protocol) {
+                Some(stream) => stream,
+                None => return Ok(true), // closed unanswered
+            },
+        };
         let mut conn = Conn::new(stream, peer);
         let settings = self.settings.clone();
         let head_deadline = Instant::now() + self.config.header_timeout;
@@ -357,7 +437,13 @@ impl Engine {
                         &mut conn.buf,
                         Deadline::at(head_deadline),
                     ) {
-                        Ok(0) | Err(_) => return None,
+                        Ok(0) => return None,
+                        Err(e) => {
+                            if conn.stream.tls().is_some() {
+                                tls_failed(&conn, &e);
+                            }
+                            return None;
+                        }
                         Ok(_) => {}
                     }
                 }
@@ -374,6 +460,20 @@ impl Engine {
             Some(Err(e)) => py.detach(|| refuse(&mut conn, e)),
             None => {}
         }
+        Ok(true)
+    }
+
+    /// Read the TLS certificate and key (and CAs) again, for the connections accepted from now
+    /// on; those open keep what they began with. ValueError when the files are no longer good
+    /// (the settings stay as they were); nothing happens without TLS. Returns whether TLS is on.
+    ///
+    /// Releases the GIL while it reads the files.
+    fn reload_tls(&self, py: Python<'_>) -> PyResult<bool> {
+        let Some(tls) = self.config.tls.clone() else {
+            return Ok(false);
+        };
+        py.detach(move || tls.reload())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(true)
     }
 

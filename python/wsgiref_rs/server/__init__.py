@@ -35,7 +35,9 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           access_logformat=DEFAULTS["access_logformat"],
           log_level=DEFAULTS["log_level"], log_config=DEFAULTS["log_config"],
           forwarded_allow_ips=DEFAULTS["forwarded_allow_ips"],
-          proxy_protocol=DEFAULTS["proxy_protocol"],
+          proxy_protocol=DEFAULTS["proxy_protocol"], certfile=DEFAULTS["certfile"],
+          keyfile=DEFAULTS["keyfile"], ca_certs=DEFAULTS["ca_certs"],
+          cert_reqs=DEFAULTS["cert_reqs"],
           root_path=DEFAULTS["root_path"], pid=DEFAULTS["pid"], reload=DEFAULTS["reload"],
           graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
           max_requests=DEFAULTS["max_requests"],
@@ -57,7 +59,10 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     string or a list of addresses, networks, ``"unix"``, ``"*"``; None: nobody).
     ``proxy_protocol``: every connection must start with a PROXY protocol header (v1 or v2, as
     HAProxy's ``send-proxy`` sends it) from one of those proxies; its source address becomes
-    ``REMOTE_ADDR``, and any other connection is closed unanswered. ``root_path``
+    ``REMOTE_ADDR``, and any other connection is closed unanswered. ``certfile`` (and
+    ``keyfile``, PEM, unencrypted) serve HTTPS, TLS 1.3 and 1.2, in the engine; ``ca_certs`` and
+    ``cert_reqs`` ("optional", "required", or ``ssl.CERT_OPTIONAL``...) ask clients for
+    certificates, whose subject is ``SSL_CLIENT_S_DN``; SIGHUP reads the files again. ``root_path``
     becomes ``SCRIPT_NAME``. ``pid``: a file to write the serving process's pid to.
     ``access_logformat``: the access log's line in gunicorn's atoms, or ``"json"`` (see
     ``wsgiref_rs.server.access_format``).
@@ -87,6 +92,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         access_log=access_log, access_logformat=access_logformat, log_level=log_level,
         log_config=log_config,
         forwarded_allow_ips=forwarded_allow_ips, proxy_protocol=proxy_protocol,
+        certfile=certfile, keyfile=keyfile, ca_certs=ca_certs, cert_reqs=cert_reqs,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
         max_rss=max_rss, preload=preload,
@@ -131,7 +137,10 @@ def run(config):
             # may read the file and send signals.
             logs.server_logger.info("Starting wsgiref-rs %s", __version__)
             for listener in listeners:
-                logs.server_logger.info("Listening at: %s (%d)", listener.url, os.getpid())
+                url = listener.url
+                if config.certfile is not None:
+                    url = url.replace("http://", "https://", 1)
+                logs.server_logger.info("Listening at: %s (%d)", url, os.getpid())
 
         with pidfile(config.pid):
             if config.supervised:

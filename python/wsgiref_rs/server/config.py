@@ -8,9 +8,11 @@ options (``limit_request_fields``: ``--limit-request-fields``); both take their 
 """
 
 import ipaddress
+import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
 
+from wsgiref_rs import _native as tls
 from wsgiref_rs._native import DEFAULTS as ENGINE_DEFAULTS
 
 __all__ = ["DEFAULTS", "DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
@@ -19,6 +21,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_BIND = f"{DEFAULT_HOST}:{DEFAULT_PORT}"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+# cert_reqs by name, in the order of ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED (0, 1, 2).
+CERT_REQS = ("none", "optional", "required")
 
 
 class ConfigError(ValueError):
@@ -150,6 +154,12 @@ class Config:
     forwarded_allow_ips: object = "127.0.0.1,::1,unix"
     # Every connection starts with a PROXY protocol header from a peer of forwarded_allow_ips.
     proxy_protocol: bool = False
+    # TLS in the engine: the certificate chain and its key (PEM), and the CAs that sign the
+    # clients' certificates, which cert_reqs ("none", "optional", "required") asks for.
+    certfile: object = None
+    keyfile: object = None
+    ca_certs: object = None
+    cert_reqs: object = "none"
     root_path: str = ""
     pid: object = None
     reload: bool = False
@@ -194,6 +204,7 @@ class Config:
                               f"logging.config.dictConfig: {self.log_config!r}")
         self.trusted = _forwarded(self.forwarded_allow_ips)
         self.proxy_protocol = bool(self.proxy_protocol)
+        self.check_tls()
         self.root_path = _root_path(self.root_path)
         if self.pid is not None and (not isinstance(self.pid, str) or not self.pid):
             raise ConfigError(f"pid must be a file path: {self.pid!r}")
@@ -225,6 +236,38 @@ class Config:
             raise ConfigError("reload needs the app as an import string ('module:app'): "
                               "a running process cannot re-import an object")
         return self
+
+    def check_tls(self):
+        """The TLS files are read here, so that a wrong one is one line before anything starts
+        (and again by each worker's engine, which a reload makes afresh)."""
+        for name in ("certfile", "keyfile", "ca_certs"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (str, os.PathLike)) or not value):
+                raise ConfigError(f"{name} must be a PEM file's path: {value!r}")
+        reqs = self.cert_reqs
+        if isinstance(reqs, str) and reqs.lower() in CERT_REQS:
+            self.cert_reqs = CERT_REQS.index(reqs.lower())
+        elif isinstance(reqs, int) and not isinstance(reqs, bool) and 0 <= reqs < len(CERT_REQS):
+            self.cert_reqs = int(reqs)  # ssl.CERT_NONE, CERT_OPTIONAL, CERT_REQUIRED
+        else:
+            raise ConfigError(f"cert_reqs must be one of {', '.join(CERT_REQS)} (or ssl.CERT_NONE, "
+                              f"CERT_OPTIONAL, CERT_REQUIRED): {reqs!r}")
+        if self.certfile is None:
+            if self.keyfile is not None or self.ca_certs is not None or self.cert_reqs:
+                raise ConfigError("keyfile, ca_certs and cert_reqs need certfile: TLS is on with "
+                                  "a certificate")
+            return
+        try:
+            tls.check_tls(os.fspath(self.certfile), self.keyfile and os.fspath(self.keyfile),
+                          self.ca_certs and os.fspath(self.ca_certs), self.cert_reqs)
+        except ValueError as e:
+            raise ConfigError(f"TLS: {e}") from None
+
+    @property
+    def tls(self):
+        """The engine's TLS keywords (None for every one without TLS); after check()."""
+        return {"certfile": self.certfile, "keyfile": self.keyfile, "ca_certs": self.ca_certs,
+                "cert_reqs": self.cert_reqs}
 
     def _addresses(self):
         addresses = [parse_bind(b) for b in _many(self.bind)]

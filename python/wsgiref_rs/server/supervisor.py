@@ -346,6 +346,14 @@ class Supervisor:
         worker.replace_by = None if wait is None else time.monotonic() + wait
 
     def _reload(self, why):
+        if self.config.certfile is not None:
+            # New workers read the TLS files again: a renewed certificate is served from them.
+            try:
+                self.config.check_tls()
+            except ConfigError as e:
+                server_logger.error("Not reloading (%s): the running workers serve on, with the "
+                                    "TLS files read before: %s", why, e)
+                return
         if self.config.preload:
             # Also when the last attempt failed to import (self.app is None): try again.
             self._execute_afresh(why)

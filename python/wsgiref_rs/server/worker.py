@@ -50,6 +50,7 @@ def _engine_for(listeners, app, config, environ, scoreboard):
         limit_request_field_size=config.limit_request_field_size,
         limit_request_body=config.limit_request_body,
         scoreboard=scoreboard,
+        **config.tls,
     )
 
 
@@ -126,6 +127,16 @@ class Serving:
                     listener.stop_accepting()
 
     def _on_hup(self, signum, frame):
+        if self.engine is not None and self.config.certfile is not None:
+            # A renewed certificate, for the connections from now on.
+            try:
+                self.engine.reload_tls()
+            except ValueError as e:
+                server_logger.error("SIGHUP: the TLS files were not reloaded, the ones read "
+                                    "before serve on: %s", e)
+            else:
+                server_logger.info("SIGHUP: TLS certificate and key reloaded")
+            return
         server_logger.warning("SIGHUP ignored: reloading needs the supervisor "
                               "(--workers 2 or more, or --reload)")
 

@@ -142,6 +142,20 @@ impl Conn {
         (!self.closing || self.file.is_some()).then_some(self)
     }
 
+    /// On a TLS connection whose PROXY protocol header is taken off, the handshake begins with
+    /// the bytes read after the header; nothing on a plain connection. Call without the GIL.
+    pub fn start_tls(&mut self) -> io::Result<()> {
+        if self.stream.tls().is_none() {
+            return Ok(());
+        }
+        let early = self.pending().to_vec();
+        self.consume(early.len());
+        match &mut self.stream {
+            Stream::Tls(tls) => tls.start(&early),
+            _ => Ok(()),
+        }
+    }
+
     /// The bytes not consumed yet.
     pub fn pending(&self) -> &[u8] {
         self.buf.get(self.pos..).unwrap_or(&[])

@@ -1,6 +1,7 @@
 //! Who is at the other end of a connection: an IP address and port, or a Unix-socket peer; the
-//! address written as `socket` writes it; and REMOTE_ADDR/REMOTE_PORT as Python strings, made
-//! once for all the requests of a connection.
+//! address written as `socket` writes it; and REMOTE_ADDR/REMOTE_PORT (and, over TLS, HTTPS and
+//! the client certificate's subject) as Python strings, made once for all the requests of a
+//! connection.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -10,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::engine::http::decimal::{decimal, push_decimal};
+use crate::engine::net::tls::TlsStream;
 
 /// The address of a client: an IP address and port, or a Unix-socket peer (which has no address
 /// worth giving: REMOTE_ADDR is "" and there is no REMOTE_PORT, as gunicorn does).
@@ -69,19 +71,29 @@ pub fn ip_text(ip: IpAddr) -> String {
 pub struct PeerEnviron {
     pub addr: Py<PyString>,
     pub port: Option<Py<PyString>>,
+    /// Set on a TLS connection: HTTPS is on.
+    pub https: bool,
+    /// SSL_CLIENT_S_DN: the subject of the client's certificate, on a TLS connection with one.
+    pub client_subject: Option<Py<PyString>>,
 }
 
 impl PeerEnviron {
-    pub fn new(py: Python<'_>, peer: &Peer) -> Self {
-        match peer {
-            Peer::Ip(a) => PeerEnviron {
-                addr: PyString::new(py, &ip_text(a.ip())).unbind(),
-                port: Some(PyString::new(py, &decimal(a.port().into())).unbind()),
-            },
-            Peer::Unix => PeerEnviron {
-                addr: intern!(py, "").clone().unbind(),
-                port: None,
-            },
+    /// `tls`: the connection's TLS, if it has any (its handshake is over).
+    pub fn new(py: Python<'_>, peer: &Peer, tls: Option<&TlsStream>) -> Self {
+        let (addr, port) = match peer {
+            Peer::Ip(a) => (
+                PyString::new(py, &ip_text(a.ip())).unbind(),
+                Some(PyString::new(py, &decimal(a.port().into())).unbind()),
+            ),
+            Peer::Unix => (intern!(py, "").clone().unbind(), None),
+        };
+        PeerEnviron {
+            addr,
+            port,
+            https: tls.is_some(),
+            client_subject: tls
+                .and_then(TlsStream::client_subject)
+                .map(|s| PyString::new(py, &s).unbind()),
         }
     }
 }

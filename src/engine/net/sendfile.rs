@@ -2,9 +2,11 @@
 //! turn's share is sent, then the other connections have theirs. One thread can so feed many
 //! downloads at once, as nginx does, and a slow reader never holds the loop.
 
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
+
+use crate::engine::net::stream::Stream;
 
 /// The most one turn sends before the loop moves on (as nginx's `sendfile_max_chunk`): at a
 /// few GB/s, the other connections wait a fraction of a millisecond for theirs. Measured with
@@ -53,10 +55,10 @@ impl FileSend {
     }
 
     /// Sends what the socket takes of the next turn's share. Call without the GIL.
-    pub fn advance(&mut self, socket: RawFd) -> io::Result<Progress> {
+    pub fn advance(&mut self, stream: &mut Stream) -> io::Result<Progress> {
         let mut turn = TURN.min(self.left);
         while turn > 0 {
-            let sent = send_some(socket, self.file.as_raw_fd(), &mut self.offset, turn)?;
+            let sent = send_some_to(stream, self.file.as_raw_fd(), &mut self.offset, turn)?;
             match sent {
                 None => return Ok(Progress::Full),
                 Some(n) => {
@@ -66,12 +68,60 @@ impl FileSend {
                 }
             }
         }
-        Ok(if self.left == 0 {
-            Progress::Done
-        } else {
-            Progress::Turn
-        })
+        if self.left > 0 {
+            return Ok(Progress::Turn);
+        }
+        // A TLS connection may hold the last records still.
+        match stream.flush() {
+            Ok(()) => Ok(Progress::Done),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Progress::Full),
+            Err(e) => Err(e),
+        }
     }
+}
+
+/// [`send_some`] on a client's stream: `sendfile(2)` on a plain socket; through rustls, which
+/// must see every byte to encrypt it, on a TLS connection (one `pread` into a buffer each
+/// thread keeps, then a write). Call without the GIL.
+pub fn send_some_to(
+    stream: &mut Stream,
+    file: RawFd,
+    offset: &mut u64,
+    len: u64,
+) -> io::Result<Option<u64>> {
+    if !matches!(stream, Stream::Tls(_)) {
+        return send_some(stream.as_raw_fd(), file, offset, len);
+    }
+    const PIECE: usize = 64 * 1024;
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; PIECE]);
+    }
+    let off =
+        libc::off_t::try_from(*offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let want = usize::try_from(len).map_or(PIECE, |n| n.min(PIECE));
+    BUF.with_borrow_mut(|buf| {
+        let got = loop {
+            // SAFETY: `buf` has room for `want` (<= PIECE) bytes; the descriptor is open.
+            let got = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), want, off) };
+            match usize::try_from(got) {
+                Ok(n) => break n,
+                Err(_) if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(io::Error::last_os_error()),
+            }
+        };
+        if got == 0 {
+            return Err(file_ended());
+        }
+        match stream.write(&buf[..got]) {
+            Ok(n) => {
+                *offset += n as u64;
+                Ok(Some(n as u64))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Some(0)),
+            Err(e) => Err(e),
+        }
+    })
 }
 
 /// One `sendfile(2)` of up to `len` bytes of `file` from `offset` (moved on by what went): the
@@ -144,9 +194,16 @@ fn file_ended() -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::{FileSend, Progress};
+    use crate::engine::net::stream::Stream;
     use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
+
+    /// Our end of a socket pair as the engine holds it.
+    fn ours(sock: UnixStream) -> Stream {
+        sock.set_nonblocking(true).expect("non-blocking");
+        Stream::Unix(mio::net::UnixStream::from_std(sock))
+    }
 
     /// A file of `len` bytes that are not all alike, and its bytes.
     fn data_file(len: usize) -> (std::fs::File, Vec<u8>) {
@@ -163,15 +220,15 @@ mod tests {
     #[test]
     fn a_file_goes_out_in_turns_and_waits_when_the_socket_is_full() {
         let (file, data) = data_file(3 << 20);
-        let (ours, mut theirs) = UnixStream::pair().expect("a socket pair");
-        ours.set_nonblocking(true).expect("non-blocking");
+        let (sock, mut theirs) = UnixStream::pair().expect("a socket pair");
+        let mut ours = ours(sock);
         let mut sending =
             FileSend::new(file.as_raw_fd(), 100, data.len() as u64 - 100).expect("a file to send");
         drop(file); // the send keeps a descriptor of its own
         let mut received = Vec::new();
         let mut full = 0;
         loop {
-            match sending.advance(ours.as_raw_fd()).expect("a turn") {
+            match sending.advance(&mut ours).expect("a turn") {
                 Progress::Done => break,
                 Progress::Full => full += 1,
                 Progress::Turn => continue,
@@ -189,11 +246,10 @@ mod tests {
     #[test]
     fn a_file_shorter_than_announced_is_an_error() {
         let (file, _) = data_file(1000);
-        let (ours, _theirs) = UnixStream::pair().expect("a socket pair");
+        let (sock, _theirs) = UnixStream::pair().expect("a socket pair");
+        let mut ours = ours(sock);
         let mut sending = FileSend::new(file.as_raw_fd(), 0, 2000).expect("a file to send");
-        let err = sending
-            .advance(ours.as_raw_fd())
-            .expect_err("the file ends early");
+        let err = sending.advance(&mut ours).expect_err("the file ends early");
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }

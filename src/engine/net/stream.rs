@@ -1,32 +1,57 @@
-//! A client's socket, TCP or Unix-domain, and who is at the other end.
+//! A client's socket, TCP or Unix-domain, plain or with TLS.
 //!
 //! Everything above this file reads and writes a [`Stream`] without asking which kind it is; only
-//! the environ (REMOTE_ADDR, REMOTE_PORT) and the logs look at the [`Peer`].
+//! the environ (REMOTE_ADDR, REMOTE_PORT, HTTPS) and the logs look at what is at the other end.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 
 use mio::net::{TcpStream, UnixStream};
 
+use crate::engine::net::tls::TlsStream;
+
 /// A connected client socket.
 pub enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// TLS over one of the others.
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
     /// Turns Nagle's algorithm off, so a small write does not wait for the peer's ACK of the
     /// one before it (which a client may delay by 40 ms). A no-op on a Unix socket.
     pub fn set_nodelay(&self) {
-        if let Stream::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
+        match self {
+            Stream::Tcp(s) => {
+                let _ = s.set_nodelay(true);
+            }
+            Stream::Unix(_) => {}
+            Stream::Tls(s) => s.sock().set_nodelay(),
         }
     }
 
     /// Whether Nagle's algorithm is off (false on a Unix socket), for the tests.
     #[cfg(test)]
     pub fn nodelay(&self) -> bool {
-        matches!(self, Stream::Tcp(s) if s.nodelay().unwrap_or(false))
+        match self {
+            Stream::Tcp(s) => s.nodelay().unwrap_or(false),
+            Stream::Unix(_) => false,
+            Stream::Tls(s) => s.sock().nodelay(),
+        }
+    }
+
+    /// The TLS connection, when this is one.
+    pub fn tls(&self) -> Option<&TlsStream> {
+        match self {
+            Stream::Tls(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether a TLS handshake is still going on (false on a plain socket).
+    pub fn handshaking(&self) -> bool {
+        self.tls().is_some_and(TlsStream::handshaking)
     }
 }
 
@@ -35,6 +60,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -44,6 +70,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
@@ -51,11 +78,17 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
         }
     }
 
+    /// Nothing on a plain socket; with TLS, writes the records not sent yet (`WouldBlock` until
+    /// the socket has taken them all).
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -64,12 +97,13 @@ impl AsRawFd for Stream {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => s.sock().as_raw_fd(),
         }
     }
 }
 
 /// `mio::event::Source` for an enum whose `Tcp` and `Unix` variants each hold a mio socket:
-/// every call goes to the socket held. ([`Stream`] and `listener::Listener` use it.)
+/// every call goes to the socket held. (`listener::Listener` uses it.)
 macro_rules! source_by_variant {
     ($kind:ident) => {
         impl $kind {
@@ -109,7 +143,40 @@ macro_rules! source_by_variant {
 }
 pub(crate) use source_by_variant;
 
-source_by_variant!(Stream);
+impl Stream {
+    /// The socket the event loop registers.
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+            Stream::Tls(s) => s.sock_mut().source(),
+        }
+    }
+}
+
+impl mio::event::Source for Stream {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.source().register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.source().reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        self.source().deregister(registry)
+    }
+}
 
 #[cfg(test)]
 mod tests {

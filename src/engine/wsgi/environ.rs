@@ -271,6 +271,14 @@ pub fn build<'py>(
         // an input said to be terminated with read() and no size, which the validator refuses.
         env.set_item(intern!(py, "wsgi.input_terminated"), true)?;
     }
+    if peer.https {
+        env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;
+        env.set_item(intern!(py, "HTTPS"), intern!(py, "on"))?;
+        if let Some(subject) = &peer.client_subject {
+            env.set_item(intern!(py, "SSL_CLIENT_S_DN"), subject)?;
+        }
+    }
+    // A trusted proxy knows what its client used; it has the last word.
     match forwarded.and_then(|f| f.scheme) {
         Some(Scheme::Https) => {
             env.set_item(intern!(py, "wsgi.url_scheme"), intern!(py, "https"))?;

@@ -142,9 +142,9 @@ impl Exchange {
         self.timeout
     }
 
-    /// Sends the head of a response whose body is `len` bytes of a file, and gives the socket's
-    /// descriptor and how many bytes to copy into it (None: no body goes out, as for HEAD).
-    pub fn start_file(&mut self, len: u64) -> io::Result<Option<(std::os::fd::RawFd, u64)>> {
+    /// Sends the head of a response whose body is `len` bytes of a file, and gives how many bytes
+    /// of it to send on the connection (None: no body goes out, as for HEAD).
+    pub fn start_file(&mut self, len: u64) -> io::Result<Option<u64>> {
         self.before_head();
         let conn = self.conn.as_deref_mut();
         let server = server(&self.server, self.timeout);

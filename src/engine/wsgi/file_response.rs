@@ -1,12 +1,15 @@
 //! Zero-copy responses: a `wsgi.file_wrapper` around a regular file goes out with `sendfile(2)`
-//! (Linux), the GIL released; anything else is iterated like any result.
+//! (Linux), the GIL released; anything else is iterated like any result. Over TLS the file's
+//! bytes go through rustls (read into a buffer, encrypted, written): not zero-copy there.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use pyo3::prelude::*;
 
-use crate::engine::net::sendfile::{send_some, FileSend};
+use crate::engine::net::io::{flush, wait_writable, Deadline};
+use crate::engine::net::sendfile::{send_some_to, FileSend};
+use crate::engine::net::stream::Stream;
 use crate::engine::wsgi::callables::Shared;
 use crate::util::FileWrapper;
 
@@ -46,7 +49,7 @@ pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64)
     py.detach(move || -> io::Result<()> {
         let mut x = exchange.lock();
         let timeout = x.timeout();
-        let Some((socket, count)) = x.start_file(len)? else {
+        let Some(count) = x.start_file(len)? else {
             return Ok(());
         };
         if count > 0 && x.conn.as_ref().is_some_and(|c| c.loop_sends_files) {
@@ -56,7 +59,10 @@ pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64)
             }
             return Ok(());
         }
-        copy(socket, fd, offset, count, timeout).inspect_err(|_| x.broken = true)
+        let Some(conn) = x.conn.as_mut() else {
+            return Ok(());
+        };
+        copy(&mut conn.stream, fd, offset, count, timeout).inspect_err(|_| x.broken = true)
     })
     .map_err(PyErr::from)
 }
@@ -64,21 +70,21 @@ pub fn send(py: Python<'_>, exchange: &Shared, fd: RawFd, offset: u64, len: u64)
 /// Sends `len` bytes of `fd` from `offset` at once, waiting for the socket as it fills (a
 /// worker thread's file, or one sent outside the event loop). Call without the GIL.
 fn copy(
-    socket: RawFd,
+    stream: &mut Stream,
     fd: RawFd,
     mut offset: u64,
     len: u64,
     timeout: std::time::Duration,
 ) -> io::Result<()> {
     let mut left = len;
-    let mut deadline = crate::engine::net::io::Deadline::after(timeout);
+    let mut deadline = Deadline::after(timeout);
     while left > 0 {
-        match send_some(socket, fd, &mut offset, left)? {
+        match send_some_to(stream, fd, &mut offset, left)? {
             Some(sent) => left -= sent,
-            None => crate::engine::net::io::wait_writable(socket, &mut deadline)?,
+            None => wait_writable(stream.as_raw_fd(), &mut deadline)?,
         }
     }
-    Ok(())
+    flush(stream, &mut deadline)
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ pub fn serve(
     let remote = conn
         .remote
         .take()
-        .unwrap_or_else(|| PeerEnviron::new(py, &peer));
+        .unwrap_or_else(|| PeerEnviron::new(py, &peer, conn.stream.tls()));
     let forwarded = (!settings.forwarded.is_empty() && settings.forwarded.trusts(peer.ip()))
         .then(|| forwarded::resolve(&settings.forwarded, &head.headers));
     // client_address for the access log and REMOTE_HOST: the client a trusted proxy named.

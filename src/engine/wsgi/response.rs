@@ -8,7 +8,6 @@
 //! what the head says of the server ([`Server`]). Call without the GIL.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use crate::engine::http::decimal::push_decimal;
@@ -220,15 +219,15 @@ impl Response {
         result
     }
 
-    /// Sends the head of a response whose body is `len` bytes of a file, and gives the socket's
-    /// descriptor and how many bytes to copy into it (None: no body goes out, as for HEAD).
+    /// Sends the head of a response whose body is `len` bytes of a file, and gives how many bytes
+    /// of it to send on the connection (None: no body goes out, as for HEAD).
     pub fn start_file(
         &mut self,
         conn: Option<&mut Conn>,
         broken: &mut bool,
         len: u64,
         server: &Server<'_>,
-    ) -> io::Result<Option<(RawFd, u64)>> {
+    ) -> io::Result<Option<u64>> {
         if self.headers_sent {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -250,7 +249,6 @@ impl Response {
         sent?;
         // The file's bytes are the connection's next write.
         conn.before_next_write();
-        let fd = conn.stream.as_raw_fd();
         match self.framing {
             _ if self.head_only => Ok(None),
             ResponseFraming::NoBody => Ok(None),
@@ -261,9 +259,9 @@ impl Response {
                     self.keep_alive = false;
                 }
                 self.written += count;
-                Ok(Some((fd, count)))
+                Ok(Some(count))
             }
-            ResponseFraming::Chunked | ResponseFraming::Close => Ok(Some((fd, len))),
+            ResponseFraming::Chunked | ResponseFraming::Close => Ok(Some(len)),
         }
     }
 
@@ -610,14 +608,12 @@ mod tests {
 
     #[test]
     fn a_file_response_sends_its_head_and_says_how_much_of_the_file_follows() {
-        use std::os::fd::AsRawFd;
         let (mut r, mut conn, mut client) = started(GET11, "200 OK", PLAIN);
-        let fd = conn.stream.as_raw_fd();
         let mut broken = false;
         let file = r
             .start_file(Some(&mut conn), &mut broken, 1000, &SERVER)
             .unwrap();
-        assert_eq!(file, Some((fd, 1000)));
+        assert_eq!(file, Some(1000));
         assert_eq!(
             wire(&mut conn, &mut client),
             format!("{HEAD_200}Content-Length: 1000\r\n\r\n")
@@ -634,14 +630,14 @@ mod tests {
         let file = r
             .start_file(Some(&mut conn), &mut broken, 1000, &SERVER)
             .unwrap();
-        assert_eq!(file, Some((fd_of(&conn), 10)));
+        assert_eq!(file, Some(10));
         assert!(r.keep_alive);
         assert!(wire(&mut conn, &mut client).ends_with("Content-Length: 10\r\n\r\n"));
         let (mut r, mut conn, _client) = started(GET11, "200 OK", &[("Content-Length", "10")]);
         let file = r
             .start_file(Some(&mut conn), &mut broken, 4, &SERVER)
             .unwrap();
-        assert_eq!(file, Some((fd_of(&conn), 4)));
+        assert_eq!(file, Some(4));
         assert!(!r.keep_alive, "shorter than declared");
 
         let (mut r, mut conn, _client) = started(HEAD11, "200 OK", PLAIN);
@@ -650,10 +646,6 @@ mod tests {
                 .unwrap(),
             None
         );
-    }
-
-    fn fd_of(conn: &Conn) -> RawFd {
-        conn.stream.as_raw_fd()
     }
 
     #[test]
