@@ -41,6 +41,7 @@ application on that many worker threads (16 for ``ThreadingMixIn`` by default), 
 """
 
 import socketserver
+import sys
 
 from wsgiref_rs import _native, _versions
 
@@ -90,8 +91,16 @@ def _handler_allows(handler_class, base):
 _DEFAULT_THREADS = 16
 
 
+def _wraps_its_socket(server):
+    """Whether the server's socket is an ``ssl.SSLSocket`` (the recipe for HTTPS with wsgiref:
+    ``server.socket = context.wrap_socket(server.socket, server_side=True)``): only Python's
+    ``ssl`` can speak on it, so the compatible path serves it."""
+    ssl = sys.modules.get("ssl")  # never imported here: a socket made by it needs it loaded
+    return ssl is not None and isinstance(getattr(server, "socket", None), ssl.SSLSocket)
+
+
 def _server_allows(server, base):
-    if not getattr(server, "native_engine", False):
+    if not getattr(server, "native_engine", False) or _wraps_its_socket(server):
         return False
     klass = type(server)
     for name in _SERVER_HOOKS_REFUSED:

@@ -412,3 +412,31 @@ def test_handle_one_serves_one_request_over_tls(certs):
     listener.close()
     assert got["body"] == b"https"
     assert engine.reload_tls() is True
+
+
+def test_make_server_with_its_socket_wrapped_by_pythons_ssl_serves_https_as_the_stdlib(certs):
+    """The recipe for HTTPS with wsgiref wraps the listening socket in ``ssl``: the engine cannot
+    speak on such a socket, so the compatible path serves it, as the standard library does."""
+    from wsgiref_rs.simple_server import make_server
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"over python's ssl"]
+
+    server = make_server("127.0.0.1", 0, app)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(str(certs.cert), str(certs.key))
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        conn = connection(server.server_port, context(certs))
+        conn.request("GET", "/")
+        assert conn.getresponse().read() == b"over python's ssl"
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+    assert not thread.is_alive()
