@@ -104,7 +104,7 @@ fn take_proxy_header(conn: &mut Conn, deadline: Instant) -> bool {
             Deadline::at(deadline),
         ) {
             Ok(0) => return refused(conn, &"its PROXY protocol header was cut short"),
-            Ok(_) => {}
+            Ok(n) => conn.received += n as u64,
             Err(e) => return refused(conn, &format_args!("no whole PROXY protocol header: {e}")),
         }
     }
@@ -358,7 +358,7 @@ impl Engine {
                         Deadline::at(head_deadline),
                     ) {
                         Ok(0) | Err(_) => return None,
-                        Ok(_) => {}
+                        Ok(n) => conn.received += n as u64,
                     }
                 }
             }
