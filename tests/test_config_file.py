@@ -118,6 +118,7 @@ FILE_SETTINGS = [
     ("max_rss = 512", "max_rss", 512),
     ("preload = true", "preload", True),
     ("proxy_protocol = true", "proxy_protocol", True),
+    ('metrics-bind = "127.0.0.1:9100"', "metrics_bind", "127.0.0.1:9100"),
 ]
 
 
@@ -252,6 +253,7 @@ ENV_SETTINGS = [
     ({"WSGIREF_RS_MAX_RSS": "512"}, "max_rss", 512),
     ({"WSGIREF_RS_PRELOAD": "yes"}, "preload", True),
     ({"WSGIREF_RS_PROXY_PROTOCOL": "1"}, "proxy_protocol", True),
+    ({"WSGIREF_RS_METRICS_BIND": "[::1]:9100"}, "metrics_bind", "[::1]:9100"),
 ]
 
 
