@@ -5,8 +5,9 @@ One concept per module: ``config`` (the settings), ``config_file`` (the settings
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
 ``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
 processes, their signals, and the watch over them), ``diagnosis`` (what is said of a hung
-worker), ``handover`` (a supervisor executed afresh by a reload with ``--preload``),
-``reloader`` (``--reload``) and ``pidfile``.
+worker), ``metrics`` (the workers' counts, served at ``/metrics``), ``handover`` (a
+supervisor executed afresh by a reload with ``--preload``), ``reloader`` (``--reload``) and
+``pidfile``.
 """
 
 import os
