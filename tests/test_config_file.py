@@ -127,6 +127,7 @@ FILE_SETTINGS = [
      'ca-certs = "@CERTS@/ca.pem"', "ca_certs", "@CERTS@/ca.pem"),
     ('certfile = "@CERTS@/server.pem"\nkeyfile = "@CERTS@/server.key"\n'
      'ca_certs = "@CERTS@/ca.pem"\ncert_reqs = "required"', "cert_reqs", 2),
+    ('metrics-bind = "127.0.0.1:9100"', "metrics_bind", "127.0.0.1:9100"),
 ]
 
 
@@ -290,6 +291,7 @@ ENV_SETTINGS = [
     ({"WSGIREF_RS_CERTFILE": "@CERTS@/server.pem", "WSGIREF_RS_KEYFILE": "@CERTS@/server.key",
       "WSGIREF_RS_CA_CERTS": "@CERTS@/ca.pem", "WSGIREF_RS_CERT_REQS": "optional"},
      "cert_reqs", 1),
+    ({"WSGIREF_RS_METRICS_BIND": "[::1]:9100"}, "metrics_bind", "[::1]:9100"),
 ]
 
 

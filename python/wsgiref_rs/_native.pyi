@@ -12,6 +12,8 @@ from typing_extensions import disjoint_base
 
 __all__ = [
     "DEFAULTS",
+    "METRICS_BUCKETS",
+    "METRICS_METHODS",
     "REQUEST_KEYS",
     "__version__",
     "guess_scheme",
@@ -36,6 +38,10 @@ __version__: str
 # Each engine setting's default, under the setting's name (the Engine keyword's).
 DEFAULTS: dict[str, float | int | None]
 REQUEST_KEYS: frozenset[str]
+# The methods the metrics count by name ("other" last), and the request-duration histogram's
+# upper bounds in seconds (a last bucket, +Inf, takes the rest).
+METRICS_METHODS: tuple[str, ...]
+METRICS_BUCKETS: tuple[float, ...]
 
 # --- util (src/util/) ------------------------------------------------------
 
@@ -227,11 +233,12 @@ class Write:
 class Scoreboard:
     """What a worker process shows its supervisor, in memory they share."""
 
-    def __new__(cls, slots: int) -> Scoreboard: ...
+    def __new__(cls, slots: int, metrics: bool = False) -> Scoreboard: ...
     @property
     def slots(self) -> int: ...
     @property
     def requests(self) -> int: ...
+    def metrics(self) -> dict[str, Any]: ...
     def heartbeat_age(self) -> float | None: ...
     def busy(self) -> list[tuple[int, float | None, float, str, str]]: ...
 

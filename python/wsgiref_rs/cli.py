@@ -37,8 +37,8 @@ max-requests = 1000 or max_requests = 1000, app = "myapp:app") or in an environm
 wins over the environment, which wins over the file.
 
 Signals (to the supervisor, which runs with --workers > 1, and with --timeout, --max-requests,
---max-rss, --preload or --reload): TERM and INT stop gracefully, HUP reloads the application
-gracefully, TTIN and TTOU add and remove a worker.
+--max-rss, --metrics-bind, --preload or --reload): TERM and INT stop gracefully, HUP reloads the
+application gracefully, TTIN and TTOU add and remove a worker.
 """
 
 
@@ -110,6 +110,9 @@ def _parser(demo=False):
     watch.add_argument("--max-rss", type=int, metavar="MIB",
                        help="replace a worker whose resident memory goes over MIB mebibytes "
                             "(default %(default)s)")
+    watch.add_argument("--metrics-bind", metavar="HOST:PORT",
+                       help="serve Prometheus metrics of every worker at http://HOST:PORT/metrics "
+                            "(from the supervisor)")
     http = p.add_argument_group("HTTP")
     http.add_argument("--keepalive-timeout", type=float, metavar="SECONDS",
                       help="how long an idle keep-alive connection is kept (default %(default)g)")

@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 
 use crate::engine::http::parse::{parse_head, RequestHead};
 use crate::engine::http::proxy_protocol;
-use crate::engine::net::conn::Conn;
+use crate::engine::net::conn::{Conn, Tally};
 use crate::engine::net::io::{read_ready, Ready};
 use crate::engine::net::listener::{Family, Listener};
 use crate::engine::net::peer::Peer;
@@ -76,6 +76,8 @@ pub struct EventLoop {
     /// True from a connection refused for max_connections until one is accepted again: one
     /// warning per episode, not one per connection.
     saturated: bool,
+    /// Where closed connections' uncounted bytes go: the scoreboard, with metrics on.
+    tally: Option<Arc<dyn Tally>>,
     /// Where the loop reads connections' bytes before appending them to their own buffers.
     scratch: Box<[u8]>,
     /// The workers of a threaded server; None: requests are served on the loop's thread.
@@ -143,6 +145,11 @@ impl EventLoop {
             proxy_protocol: config.proxy_protocol,
             tls: config.tls.clone(),
             saturated: false,
+            tally: settings
+                .scoreboard
+                .as_ref()
+                .filter(|b| b.counting())
+                .map(|b| b.clone() as Arc<dyn Tally>),
             scratch: vec![0; 64 * 1024].into_boxed_slice(),
             pool,
             queued: Vec::new(),
@@ -326,6 +333,7 @@ impl EventLoop {
                     };
                     if let Some(stream) = stream {
                         let mut conn = Conn::new(stream, peer);
+                        conn.tally = self.tally.clone();
                         // With workers, a file goes out from the worker's thread at once.
                         conn.loop_sends_files = self.pool.is_none();
                         if self.proxy_protocol || self.tls.is_some() {
@@ -336,6 +344,7 @@ impl EventLoop {
                         }
                         self.conns[slot] = Some(conn);
                         self.open += 1;
+                        self.show_open();
                     } else {
                         self.free.push(slot);
                     }
@@ -363,6 +372,14 @@ impl EventLoop {
     fn release(&mut self, slot: usize) {
         self.free.push(slot);
         self.open -= 1;
+        self.show_open();
+    }
+
+    /// Shows the supervisor how many connections are open (with metrics on).
+    fn show_open(&self) {
+        if let Some(board) = &self.settings.scoreboard {
+            board.show_open(self.open);
+        }
     }
 
     /// Reads what arrived on a connection (without the GIL). A connection whose next request
@@ -386,6 +403,7 @@ impl EventLoop {
         }
         let mut eof = false;
         conn.undrained = false;
+        let before = conn.buf.len();
         // What is pending now is no whole head (one would have been served), so a head's end
         // can only be in what is read next, or straddle its start.
         let mut scanned = conn.pending().len().saturating_sub(3);
@@ -420,6 +438,7 @@ impl EventLoop {
                 Ok(Ready::Read { drained: true }) | Ok(Ready::Empty) => break,
             }
         }
+        conn.received += conn.buf.len().saturating_sub(before) as u64;
         if conn.proxy_header {
             match take_proxy_header(&mut conn, eof) {
                 ProxyHeader::Refused => {

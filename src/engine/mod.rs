@@ -57,6 +57,15 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             wsgi::scoreboard::resident_memory,
             m
         )?)?;
+        let py = m.py();
+        m.add(
+            "METRICS_METHODS",
+            pyo3::types::PyTuple::new(py, wsgi::metrics::METHODS)?,
+        )?;
+        m.add(
+            "METRICS_BUCKETS",
+            pyo3::types::PyTuple::new(py, wsgi::metrics::BUCKETS)?,
+        )?;
         m.add(
             "REQUEST_KEYS",
             pyo3::types::PyFrozenSet::new(m.py(), wsgi::environ::REQUEST_KEYS)?,

@@ -153,6 +153,7 @@ impl Shared {
             let retire = contended && !s.closing && s.others_busy(me);
             if !s.jobs.is_empty() && !retire {
                 if let Some(job) = s.jobs.pop_front() {
+                    self.show_queued(&s);
                     s.workers[me] = Worker::Busy(Instant::now());
                     return Some(job);
                 }
@@ -165,6 +166,13 @@ impl Shared {
             // Woken by the loop (it counted us in `waking`) or by a close.
             s.waking = s.waking.saturating_sub(1);
             contended = false;
+        }
+    }
+
+    /// Shows the supervisor how many requests wait for a worker thread (with metrics on).
+    fn show_queued(&self, s: &State) {
+        if let Some(board) = &self.settings.scoreboard {
+            board.show_queued(s.jobs.len());
         }
     }
 
@@ -251,6 +259,7 @@ impl Pool {
         }
         let mut s = self.shared.state.lock();
         s.jobs.extend(jobs.drain(..));
+        self.shared.show_queued(&s);
         self.dispatch(&mut s, Instant::now());
     }
 
@@ -336,6 +345,7 @@ impl Pool {
             let mut s = self.shared.state.lock();
             s.closing = true;
             s.jobs.clear();
+            self.shared.show_queued(&s);
         }
         self.shared.ready.notify_all();
         self.workers.clear();

@@ -110,7 +110,7 @@ fn take_proxy_header(conn: &mut Conn, deadline: Instant) -> bool {
         }
         match read_raw(&mut conn.stream, &mut conn.buf, Deadline::at(deadline)) {
             Ok(0) => return refused(conn, &"its PROXY protocol header was cut short"),
-            Ok(_) => {}
+            Ok(n) => conn.received += n as u64,
             Err(e) => return refused(conn, &format_args!("no whole PROXY protocol header: {e}")),
         }
     }
@@ -444,7 +444,7 @@ impl Engine {
                             }
                             return None;
                         }
-                        Ok(_) => {}
+                        Ok(n) => conn.received += n as u64,
                     }
                 }
             }

@@ -5,8 +5,9 @@ One concept per module: ``config`` (the settings), ``config_file`` (the settings
 ``sockets`` (listening), ``environ`` (the base environ), ``logs`` (error and access logs),
 ``worker`` (one serving process: one engine over every listener), ``supervisor`` (worker
 processes, their signals, and the watch over them), ``diagnosis`` (what is said of a hung
-worker), ``handover`` (a supervisor executed afresh by a reload with ``--preload``),
-``reloader`` (``--reload``) and ``pidfile``.
+worker), ``metrics`` (the workers' counts, served at ``/metrics``), ``handover`` (a
+supervisor executed afresh by a reload with ``--preload``), ``reloader`` (``--reload``) and
+``pidfile``.
 """
 
 import os
@@ -42,7 +43,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
           graceful_timeout=DEFAULTS["graceful_timeout"], timeout=DEFAULTS["timeout"],
           max_requests=DEFAULTS["max_requests"],
           max_requests_jitter=DEFAULTS["max_requests_jitter"], max_rss=DEFAULTS["max_rss"],
-          preload=DEFAULTS["preload"]):
+          preload=DEFAULTS["preload"], metrics_bind=DEFAULTS["metrics_bind"]):
     """Serve the WSGI application ``app`` until SIGTERM or SIGINT (Ctrl-C), then return.
 
     ``app`` is a callable, or an import string: ``"module:app"``, ``"module:create_app()"``
@@ -75,9 +76,11 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
     answering, with the stack of the thread, and replaces the worker; ``max_requests`` (plus a
     random 0..``max_requests_jitter``) and ``max_rss`` (MiB of resident memory) replace a worker
     gracefully once it has served that many requests or grown that big. ``preload`` imports the
-    application once in the supervisor, before forking. Any of these, like ``workers > 1`` and
-    ``reload``, runs the supervisor, which needs the main thread (``timeout=0`` serves in this
-    process). The defaults are ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
+    application once in the supervisor, before forking. ``metrics_bind`` ("HOST:PORT"): the
+    supervisor serves Prometheus metrics summed over every worker at ``/metrics`` there (see
+    ``wsgiref_rs.server.metrics``). Any of these, like ``workers > 1`` and ``reload``, runs the
+    supervisor, which needs the main thread (``timeout=0`` serves in this process). The
+    defaults are ``wsgiref_rs.server.config.DEFAULTS``, the command line's too.
 
     Raises ConfigError (a ValueError) for settings that cannot work (a ``log_config`` that
     ``dictConfig`` refuses too), AppImportError (an ImportError) when the application cannot be
@@ -95,7 +98,7 @@ def serve(app, *, bind=DEFAULTS["bind"], uds=DEFAULTS["uds"], fd=DEFAULTS["fd"],
         certfile=certfile, keyfile=keyfile, ca_certs=ca_certs, cert_reqs=cert_reqs,
         root_path=root_path, pid=pid, reload=reload, graceful_timeout=graceful_timeout,
         timeout=timeout, max_requests=max_requests, max_requests_jitter=max_requests_jitter,
-        max_rss=max_rss, preload=preload,
+        max_rss=max_rss, preload=preload, metrics_bind=metrics_bind,
     )
     run(config.check())
 
@@ -106,9 +109,9 @@ def run(config):
 
     main_thread = threading.current_thread() is threading.main_thread()
     if config.supervised and not main_thread:
-        raise ConfigError("the supervisor (workers > 1, timeout, max_requests, max_rss, preload, "
-                          "reload) needs the main thread, for its signals: off it, serve with "
-                          "timeout=0 and one worker")
+        raise ConfigError("the supervisor (workers > 1, timeout, max_requests, max_rss, "
+                          "metrics_bind, preload, reload) needs the main thread, for its "
+                          "signals: off it, serve with timeout=0 and one worker")
     logs.configure(config.log_level, config.log_config)
     # A supervisor executed afresh by a reload (see handover) serves on what it was handed.
     handed = handover.take() if config.supervised else None
@@ -124,10 +127,16 @@ def run(config):
                 raise
             # The old workers serve on; new ones try to import it themselves.
             logs.server_logger.error("Reload failed, the running workers stay: %s", e)
-    if handed is not None:
-        listeners = handover.adopt(handed.listeners)
-    else:
-        listeners = open_listeners(config.addresses, config.backlog)
+    metrics_server = _metrics_server(config, handed)
+    try:
+        if handed is not None:
+            listeners = handover.adopt(handed.listeners)
+        else:
+            listeners = open_listeners(config.addresses, config.backlog)
+    except BaseException:
+        if metrics_server is not None:
+            metrics_server.close()
+        raise
     try:
         check_engine()
         environ = base_environ(listeners, config)
@@ -144,7 +153,8 @@ def run(config):
 
         with pidfile(config.pid):
             if config.supervised:
-                Supervisor(listeners, config, environ, app=app, handed=handed).run(announce)
+                Supervisor(listeners, config, environ, app=app, handed=handed,
+                           metrics_server=metrics_server).run(announce)
                 return
             serving = Serving(listeners, config, environ, supervised=False)
             if main_thread:
@@ -158,3 +168,22 @@ def run(config):
     finally:
         for listener in listeners:
             listener.close()
+        if metrics_server is not None:
+            metrics_server.close()
+
+
+def _metrics_server(config, handed):
+    """The metrics' socket, bound (a ConfigError if it cannot be: the address is taken, say);
+    None without metrics_bind. After a reload's execve, a failure is logged, and the server goes
+    on without metrics rather than stop its workers."""
+    if config.metrics_address is None:
+        return None
+    from wsgiref_rs.server.metrics import MetricsServer
+
+    try:
+        return MetricsServer(config.metrics_address)
+    except ConfigError as e:
+        if handed is None:
+            raise
+        logs.server_logger.error("No metrics after the reload: %s", e)
+        return None

@@ -170,10 +170,14 @@ class Config:
     max_requests_jitter: int = 0
     max_rss: int = 0
     preload: bool = False
+    # HOST:PORT where the supervisor serves Prometheus metrics at /metrics (see
+    # wsgiref_rs.server.metrics); None: no metrics, and nothing counted.
+    metrics_bind: object = None
     # Derived by check():
     addresses: list = field(default_factory=list, init=False)
     trusted: object = field(default=None, init=False)
     access_format: object = field(default=None, init=False)
+    metrics_address: object = field(default=None, init=False)
 
     def check(self):
         """Validate every setting (ConfigError names the first bad one); return self."""
@@ -226,6 +230,8 @@ class Config:
         if self.max_requests_jitter and not self.max_requests:
             raise ConfigError("max_requests_jitter needs max_requests: the jitter is added to it")
         self.max_rss = _integer("max_rss", self.max_rss, minimum=0)
+        if self.metrics_bind is not None:
+            self.metrics_address = _metrics_address(self.metrics_bind)
         if self.reload and self.preload:
             raise ConfigError("preload does not go with reload, which imports the application "
                               "in each worker so that a change is seen")
@@ -280,7 +286,7 @@ class Config:
         """Whether a supervisor process runs the workers (else the process serves itself):
         for more than one worker, and for anything that watches or replaces a worker."""
         return (self.workers > 1 or self.reload or self.preload or self.timeout > 0
-                or self.max_requests > 0 or self.max_rss > 0)
+                or self.max_requests > 0 or self.max_rss > 0 or self.metrics_address is not None)
 
 
 # {setting: its default} for every setting but ``app``, in serve()'s order.
@@ -310,6 +316,22 @@ def _seconds(name, value, zero=False):
         kind = "a number of seconds, 0 or more" if zero else "a positive number of seconds"
         raise ConfigError(f"{name} must be {kind}: {value!r}")
     return float(value)
+
+
+def _metrics_address(value):
+    """The (host, port) of ``metrics_bind``: a TCP ``HOST:PORT`` or ``[IPV6]:PORT``, port
+    given."""
+    text = value if isinstance(value, str) else ""
+    host_port = text.rpartition(":")
+    if not text or text.startswith(("unix:", "fd://")) or not host_port[1] or (
+            not host_port[2]):
+        raise ConfigError(f"metrics_bind must be HOST:PORT (127.0.0.1:9100, [::1]:9100): "
+                          f"{value!r}")
+    try:
+        address = parse_bind(text)
+    except ConfigError as e:
+        raise ConfigError(f"metrics_bind: {e}") from None
+    return address.host, address.port
 
 
 def _root_path(value):

@@ -125,6 +125,7 @@ KINDS = {
     "max_requests_jitter": INTEGER,
     "max_rss": INTEGER,
     "preload": BOOLEAN,
+    "metrics_bind": STRING,
 }
 
 

@@ -35,6 +35,10 @@ stuck worker, which could not answer a question, need not be asked one:
 * ``max_requests`` (plus a random 0..``max_requests_jitter`` per worker) and ``max_rss``: a worker
   that has served that many requests, or grown that big, is replaced gracefully: its successor
   serves before it stops accepting, and it finishes what it has.
+
+With ``metrics_bind``, the workers also count their requests on their scoreboards, and the
+supervisor serves the sums at ``/metrics`` (see ``metrics``), with its own count of the workers'
+starts and exits by reason.
 """
 
 import collections
@@ -87,6 +91,7 @@ class _Worker:
         self.replace_by = None  # when it goes even without a successor (None: never)
         self.kill = False  # SIGKILL, not SIGTERM, when it goes (its loop is stuck)
         self.kill_at = None  # SIGKILL once retiring this long without exiting
+        self.exit_reason = None  # why it was told to go (see metrics.EXIT_REASONS)
 
 
 def _describe(status):
@@ -102,8 +107,11 @@ def _describe(status):
 class Supervisor:
     """Runs ``config.workers`` worker processes on ``listeners`` until a stop signal."""
 
-    def __init__(self, listeners, config, environ, app=None, handed=None):
+    def __init__(self, listeners, config, environ, app=None, handed=None, metrics_server=None):
         self.listeners = listeners
+        # Serves /metrics from a thread of its own; None without metrics_bind.
+        self.metrics_server = metrics_server
+        self.metrics = metrics_server.metrics if metrics_server is not None else None
         self.config = config
         self.environ = environ
         # The application, imported here with preload (the workers inherit it); else None.
@@ -137,6 +145,8 @@ class Supervisor:
                 worker = _Worker(pid, generation=-1)
                 worker.ready = True
                 self.workers[pid] = worker
+                if self.metrics is not None:
+                    self.metrics.adopted(pid)
             server_logger.info("Reloaded: %d worker(s) of the previous program serve until new "
                                "ones do", len(handed.workers))
 
@@ -156,6 +166,8 @@ class Supervisor:
         try:
             if announce is not None:
                 announce()
+            if self.metrics_server is not None:
+                self.metrics_server.start()
             while True:
                 self._handle_signals()
                 self._read_status()
@@ -182,8 +194,11 @@ class Supervisor:
                         os.waitpid(pid, 0)
                     except ChildProcessError:
                         pass
+                    self._exited(worker, "stop")
                     self._forget(worker)
                 self.workers.clear()
+            if self.metrics_server is not None:
+                self.metrics_server.close()
             for fd in (self.wake_r, self.wake_w, self.status_r, self.status_w):
                 os.close(fd)
         if self.failure is not None:
@@ -236,7 +251,7 @@ class Supervisor:
         self.stopping = True
         self.deadline = time.monotonic() + self.config.graceful_timeout + _KILL_MARGIN
         for worker in self.workers.values():
-            self._retire(worker)
+            self._retire(worker, reason="stop")
         # The workers stop accepting as they see their signal; the supervisor's own copy of the
         # sockets would keep completing connections nobody takes: refused from now on, so that
         # a load balancer sends them elsewhere at once.
@@ -253,10 +268,12 @@ class Supervisor:
             except ProcessLookupError:
                 pass
 
-    def _retire(self, worker, kill=False):
+    def _retire(self, worker, kill=False, reason=None):
         """Stop a worker: gracefully (SIGTERM; SIGKILL if it is still there after the graceful
-        timeout), or at once."""
+        timeout), or at once; ``reason`` is what the metrics count its exit as."""
         worker.retiring = True
+        if worker.exit_reason is None:
+            worker.exit_reason = reason
         worker.kill_at = time.monotonic() + self.config.graceful_timeout + _KILL_MARGIN
         try:
             os.kill(worker.pid, signal.SIGKILL if kill else signal.SIGTERM)
@@ -335,7 +352,7 @@ class Supervisor:
         dump = diagnosis.dump_stacks(worker.pid, worker.stacks)
         server_logger.error("%s", diagnosis.hung_record(worker.pid, self.config.timeout, [],
                                                         age, dump, starting=True))
-        self._retire(worker, kill=True)
+        self._retire(worker, kill=True, reason="timeout")
         self._pause()
 
     def _replace(self, worker, why, kill=False, wait=None):
@@ -398,7 +415,7 @@ class Supervisor:
                           and not w.replacing),
                          key=lambda w: w.started)
         while len(current) > self.target:
-            self._retire(current.pop(0))
+            self._retire(current.pop(0), reason="scale_down")
         now = time.monotonic()
         if not self.waiting_for_change and now >= self.spawn_after:
             for _ in range(self.target - len(current)):
@@ -409,7 +426,7 @@ class Supervisor:
         if old and all_serve:
             server_logger.info("The new workers serve: stopping %d old one(s)", len(old))
             for worker in old:
-                self._retire(worker)
+                self._retire(worker, reason="reload")
         for worker in list(self.workers.values()):
             if not worker.replacing or worker.retiring:
                 continue
@@ -417,11 +434,11 @@ class Supervisor:
                 server_logger.info("Worker %d's successor serves: %s worker %d (%s)",
                                    worker.pid, "killing" if worker.kill else "stopping",
                                    worker.pid, worker.replacing)
-                self._retire(worker, kill=worker.kill)
+                self._retire(worker, kill=worker.kill, reason=worker.replacing)
             elif worker.replace_by is not None and now >= worker.replace_by:
                 server_logger.warning("Killing worker %d (%s): its successor is not serving "
                                       "yet", worker.pid, worker.replacing)
-                self._retire(worker, kill=True)
+                self._retire(worker, kill=True, reason=worker.replacing)
 
     # -- what the workers say -----------------------------------------------------------------
 
@@ -458,7 +475,7 @@ class Supervisor:
             server_logger.error("Reload failed, the running workers stay: %s", message)
             for other in list(self.workers.values()):
                 if other.generation == worker.generation:
-                    self._retire(other)
+                    self._retire(other, reason="boot_error")
             for other in serving:
                 other.generation = self.generation
         elif not self.booted and not self.config.reload:
@@ -469,7 +486,7 @@ class Supervisor:
             self.waiting_for_change = True
             for other in list(self.workers.values()):
                 if other.generation == worker.generation:
-                    self._retire(other)
+                    self._retire(other, reason="boot_error")
         else:
             server_logger.error(message)
             self._pause()
@@ -489,6 +506,7 @@ class Supervisor:
             if done == 0:
                 continue
             worker = self.workers.pop(pid)
+            self._exited(worker, self._exit_reason(worker, status))
             self._forget(worker)
             if worker.retiring or self.stopping:
                 server_logger.debug("Worker %d exited (%s)", pid, _describe(status))
@@ -501,10 +519,24 @@ class Supervisor:
                 if time.monotonic() - worker.started < 1.0:
                     self._pause()
 
+    def _exit_reason(self, worker, status):
+        if worker.exit_reason is not None:
+            return worker.exit_reason
+        if self.stopping:
+            return "stop"
+        if worker.boot_error or os.waitstatus_to_exitcode(status) == BOOT_ERROR:
+            return "boot_error"
+        return "crash"
+
+    def _exited(self, worker, reason):
+        """Counts a worker's exit, and keeps what it counted (its board goes with it)."""
+        if self.metrics is not None:
+            self.metrics.exited(worker.pid, reason)
+
     # -- a worker -----------------------------------------------------------------------------
 
     def _spawn(self):
-        board = _native.Scoreboard(max(1, self.config.threads))
+        board = _native.Scoreboard(max(1, self.config.threads), metrics=self.metrics is not None)
         stacks_r, stacks_w = os.pipe()
         for fd in (stacks_r, stacks_w):
             # The worker's stacks are written from a signal handler: never block there.
@@ -534,6 +566,8 @@ class Supervisor:
         os.close(stacks_w)
         worker = _Worker(pid, self.generation, board, stacks_r, limit)
         self.workers[pid] = worker
+        if self.metrics is not None:
+            self.metrics.started(pid, board)
         server_logger.info("Booting worker with pid: %d", pid)
         return worker
 
@@ -553,6 +587,10 @@ class Supervisor:
             os.close(self.wake_r)
             os.close(self.wake_w)
             os.close(self.status_r)
+            if self.metrics_server is not None:
+                # The supervisor's to serve; never touch its metrics here: a lock of theirs may
+                # have been held by its thread at the fork.
+                self.metrics_server.close_in_child()
             # The other workers' pipes and scoreboards are the supervisor's business.
             for other in self.workers.values():
                 self._forget(other)

@@ -2,6 +2,7 @@
 //! responses made but not yet written.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::net::io::{write_all, Deadline};
@@ -58,9 +59,32 @@ pub struct Conn {
     /// Set while the PROXY protocol header is still expected (`proxy_protocol`): it comes before
     /// the first request, and `peer` becomes the client it names.
     pub proxy_header: bool,
+    /// Bytes read from the socket, and response bytes made for it (written, or put in `out`),
+    /// not yet counted anywhere: a request takes them when it ends (see `metrics.rs`), and
+    /// `tally` what is left when the connection closes. Counted only with a `tally`.
+    pub received: u64,
+    pub sent: u64,
+    /// Where the bytes of a connection go that no request took (a refused head, a client that
+    /// closed before its request); None: nobody counts.
+    pub tally: Option<Arc<dyn Tally>>,
     /// Whether anything has been written, and whether TCP_NODELAY is set (see [`Conn::write`]).
     written: bool,
     nodelay: bool,
+}
+
+/// Counts what a closed connection's requests did not take of its bytes.
+pub trait Tally: Send + Sync {
+    fn closed(&self, received: u64, sent: u64);
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(tally) = &self.tally {
+            if self.received != 0 || self.sent != 0 {
+                tally.closed(self.received, self.sent);
+            }
+        }
+    }
 }
 
 impl Conn {
@@ -91,6 +115,9 @@ impl Conn {
             watches_writable: false,
             proxy_header: false,
             undrained: false,
+            received: 0,
+            sent: 0,
+            tally: None,
             written: false,
             nodelay: false,
         })
@@ -117,6 +144,8 @@ impl Conn {
     /// allows. Call without the GIL.
     pub fn write(&mut self, parts: &[&[u8]], mut deadline: Deadline) -> io::Result<()> {
         self.before_next_write();
+        // What `out` holds was counted as it went in.
+        self.sent += parts.iter().map(|p| p.len() as u64).sum::<u64>();
         let written = match parts.len() {
             _ if self.out.is_empty() => write_all(&mut self.stream, parts, &mut deadline),
             n if n < 5 => {
@@ -154,6 +183,14 @@ impl Conn {
             Stream::Tls(tls) => tls.start(&early),
             _ => Ok(()),
         }
+    }
+
+    /// The bytes read and made since they were last taken, zeroed.
+    pub fn take_counts(&mut self) -> (u64, u64) {
+        (
+            std::mem::take(&mut self.received),
+            std::mem::take(&mut self.sent),
+        )
     }
 
     /// The bytes not consumed yet.

@@ -188,12 +188,13 @@ impl RequestBody {
             return Ok(false);
         };
         conn.undrained = true;
-        if read_some(
+        let n = read_some(
             &mut conn.stream,
             &mut conn.buf,
             Deadline::after(wire.timeout),
-        )? == 0
-        {
+        )?;
+        conn.received += n as u64;
+        if n == 0 {
             *wire.broken = true;
             return Err(cut_short());
         }
@@ -254,6 +255,7 @@ impl RequestBody {
                         &mut dst[filled..filled + room],
                         Deadline::after(wire.timeout),
                     )?;
+                    conn.received += n as u64;
                     if n == 0 {
                         *wire.broken = true;
                         return Err(cut_short());
@@ -299,6 +301,7 @@ impl RequestBody {
             .min(MOST);
         conn.undrained = true;
         let n = read_at_most(&mut conn.stream, out, room, Deadline::after(wire.timeout))?;
+        conn.received += n as u64;
         if n == 0 {
             *wire.broken = true;
             return Err(cut_short());

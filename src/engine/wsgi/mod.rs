@@ -5,8 +5,9 @@
 //! `start_response`, checked and kept as they go on the wire), [`callables`] (`wsgi.input`,
 //! `start_response` and `write`), [`recycled`] (those objects reused from one request to the
 //! next), [`file_response`] (a `wsgi.file_wrapper` answered with `sendfile(2)`), [`request`]
-//! (one request served from its head to its last byte) and [`scoreboard`] (what a worker
-//! process shows its supervisor of the requests in the application).
+//! (one request served from its head to its last byte), [`scoreboard`] (what a worker
+//! process shows its supervisor of the requests in the application) and [`metrics`] (what it
+//! counts there for `--metrics-bind`).
 //!
 //! May use `http`, `net`, the stop signal (`stop.rs`), [`crate::pep3333`] and the public classes
 //! the application receives (`headers::Headers`, `util::FileWrapper`); never the loop above.
@@ -16,6 +17,7 @@ pub mod callables;
 pub mod environ;
 pub mod exchange;
 pub mod file_response;
+pub mod metrics;
 pub mod recycled;
 pub mod request;
 pub mod response;

@@ -18,6 +18,7 @@ use crate::engine::wsgi::callables::{send, Shared};
 use crate::engine::wsgi::environ;
 use crate::engine::wsgi::exchange::Exchange;
 use crate::engine::wsgi::file_response;
+use crate::engine::wsgi::metrics;
 use crate::engine::wsgi::recycled::RequestObjects;
 use crate::engine::wsgi::scoreboard;
 use crate::engine::wsgi::settings::Settings;
@@ -130,8 +131,10 @@ pub fn serve(
     head: RequestHead,
 ) -> Served {
     let peer = conn.peer;
-    // Only a log format that shows the request's duration needs the time it began.
-    let began = settings.log_details.then(Instant::now);
+    let counting = settings.scoreboard.as_ref().is_some_and(|b| b.counting());
+    // Only the metrics and a log format that shows the request's duration need the time it
+    // began.
+    let began = (settings.log_details || counting).then(Instant::now);
     scoreboard::request_begins(&head, &peer);
     let remote = conn
         .remote
@@ -194,6 +197,11 @@ pub fn serve(
         } else {
             String::new()
         };
+        // 0: no response was begun (the client went away): not counted.
+        let status = match counting && x.response.head.is_started() {
+            true => x.response.head.code(),
+            false => 0,
+        };
         // The response's header lines, for a log format that names them.
         let lines = if details {
             x.response.head.lines().to_vec()
@@ -204,17 +212,29 @@ pub fn serve(
             conn.closing = !done;
             conn
         });
-        (conn, (code, lines), x.response.bytes_sent)
+        (conn, (code, lines, status), x.response.bytes_sent)
     };
     // The GIL goes only when finishing has socket I/O to do (a last chunk, a head, a body to
     // read and drop); a response sent whole needs none.
     let needs_io = exchange.lock().finish_needs_io();
-    let (conn, (code, response_lines), size) = if needs_io {
+    let (mut conn, (code, response_lines, status), size) = if needs_io {
         py.detach(finish)
     } else {
         finish()
     };
-    scoreboard::request_ends();
+    match (status, began) {
+        (0, _) | (_, None) => scoreboard::request_ends(None),
+        (status, Some(began)) => {
+            let (received, sent) = conn.as_mut().map_or((0, 0), |c| c.take_counts());
+            scoreboard::request_ends(Some(&metrics::Served {
+                method: &head.method,
+                status,
+                elapsed: began.elapsed(),
+                received,
+                sent,
+            }));
+        }
+    }
     if let Some(log) = &settings.log {
         let line = format!(
             "{} {} {}",

@@ -176,6 +176,8 @@ impl Response {
             Some(conn) if defer => std::mem::take(&mut conn.out),
             _ => Vec::new(),
         };
+        // What `out` held already was counted as it went in (see `Conn::write`).
+        let held = head.len();
         if !self.headers_sent {
             let length = one_chunk.then_some(data.len() as u64);
             head.reserve(256);
@@ -207,6 +209,7 @@ impl Response {
         };
         if defer {
             body_parts.iter().for_each(|p| head.extend_from_slice(p));
+            conn.sent += (head.len() - held) as u64;
             conn.out = head;
             return Ok(());
         }
@@ -259,9 +262,13 @@ impl Response {
                     self.keep_alive = false;
                 }
                 self.written += count;
+                conn.sent += count;
                 Ok(Some(count))
             }
-            ResponseFraming::Chunked | ResponseFraming::Close => Ok(Some(len)),
+            ResponseFraming::Chunked | ResponseFraming::Close => {
+                conn.sent += len;
+                Ok(Some(len))
+            }
         }
     }
 

@@ -17,6 +17,10 @@
 //! nanoseconds of the system's monotonic clock, the same in every process. Each slot's request
 //! text is guarded by a sequence number, so a reader never sees half of one request and half of
 //! another. Nothing here takes the GIL but the Python-facing methods.
+//!
+//! A board made for `--metrics-bind` also counts what each slot's thread answers (see
+//! `metrics.rs`), and the loop shows its open connections, those queued for a worker thread,
+//! and the bytes of connections no request took.
 
 use std::cell::RefCell;
 use std::net::{Ipv6Addr, SocketAddr};
@@ -26,9 +30,12 @@ use std::sync::Arc;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::engine::http::parse::RequestHead;
+use crate::engine::net::conn::Tally;
 use crate::engine::net::peer::Peer;
+use crate::engine::wsgi::metrics::{Counters, Served, Totals};
 
 /// Bytes of a request's description ("GET /path HTTP/1.1") kept on the board.
 const TEXT_WORDS: usize = 32;
@@ -43,6 +50,12 @@ struct Header {
     heartbeat: AtomicU64,
     /// Requests begun since the worker started.
     requests: AtomicU64,
+    /// Connections open, and those with a request waiting for a worker thread (metrics only).
+    open: AtomicU64,
+    queued: AtomicU64,
+    /// Bytes of closed connections that no request counted (metrics only).
+    received: AtomicU64,
+    sent: AtomicU64,
 }
 
 #[repr(C)]
@@ -60,6 +73,8 @@ struct Slot {
     /// its kind: written as numbers, made text only when the supervisor reads them.
     peer_ip: [AtomicU64; 2],
     peer_port: AtomicU64,
+    /// What this slot's thread has answered (metrics only).
+    counters: Counters,
 }
 
 /// The shared mapping: a header, then `slots` slots.
@@ -67,6 +82,8 @@ pub struct Board {
     base: NonNull<u8>,
     len: usize,
     slots: usize,
+    /// Whether the requests are counted (`--metrics-bind`).
+    metrics: bool,
 }
 
 // SAFETY: the mapping is only ever accessed through atomics (see `header` and `slot`), which
@@ -76,7 +93,7 @@ unsafe impl Send for Board {}
 unsafe impl Sync for Board {}
 
 impl Board {
-    fn new(slots: usize) -> std::io::Result<Board> {
+    fn new(slots: usize, metrics: bool) -> std::io::Result<Board> {
         let len = std::mem::size_of::<Header>() + slots * std::mem::size_of::<Slot>();
         // SAFETY: a fresh anonymous mapping; no existing memory is touched. The kernel zeroes
         // it, which is every field's "nothing yet".
@@ -94,7 +111,12 @@ impl Board {
             return Err(std::io::Error::last_os_error());
         }
         let base = NonNull::new(base.cast::<u8>()).ok_or_else(std::io::Error::last_os_error)?;
-        Ok(Board { base, len, slots })
+        Ok(Board {
+            base,
+            len,
+            slots,
+            metrics,
+        })
     }
 
     fn header(&self) -> &Header {
@@ -120,6 +142,55 @@ impl Board {
     /// The loop went round.
     pub fn beat(&self) {
         self.header().heartbeat.store(now(), Ordering::Relaxed);
+    }
+
+    /// Whether the requests are counted.
+    pub fn counting(&self) -> bool {
+        self.metrics
+    }
+
+    /// The loop has `n` connections open.
+    pub fn show_open(&self, n: usize) {
+        if self.metrics {
+            self.header().open.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// `n` requests wait for a worker thread.
+    pub fn show_queued(&self, n: usize) {
+        if self.metrics {
+            self.header().queued.store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Everything counted so far, summed over the slots.
+    fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for index in 0..self.slots {
+            if let Some(s) = self.slot(index) {
+                totals.add(&s.counters);
+                if s.started.load(Ordering::Relaxed) != 0 {
+                    totals.in_flight += 1;
+                }
+            }
+        }
+        let h = self.header();
+        totals.received = totals
+            .received
+            .wrapping_add(h.received.load(Ordering::Relaxed));
+        totals.sent = totals.sent.wrapping_add(h.sent.load(Ordering::Relaxed));
+        totals.open = h.open.load(Ordering::Relaxed);
+        totals.queued = h.queued.load(Ordering::Relaxed);
+        totals
+    }
+}
+
+impl Tally for Board {
+    /// Closed connections are dropped on any thread: these counts have many writers.
+    fn closed(&self, received: u64, sent: u64) {
+        let h = self.header();
+        h.received.fetch_add(received, Ordering::Relaxed);
+        h.sent.fetch_add(sent, Ordering::Relaxed);
     }
 }
 
@@ -300,9 +371,12 @@ pub fn out_of_application() {
     with_slot(|_, s| s.progress.store(0, Ordering::Relaxed));
 }
 
-/// The request is over.
-pub fn request_ends() {
+/// The request is over; `served` says what it was, to be counted (None: not counted).
+pub fn request_ends(served: Option<&Served<'_>>) {
     with_slot(|_, s| {
+        if let Some(served) = served {
+            s.counters.record(served);
+        }
         s.progress.store(0, Ordering::Relaxed);
         s.started.store(0, Ordering::Relaxed);
     });
@@ -317,15 +391,17 @@ pub struct Scoreboard {
 #[pymethods]
 impl Scoreboard {
     /// A board for a worker whose application runs on `slots` threads (1 for a worker without
-    /// threads: its loop's own). Make it before the fork: the worker inherits it.
+    /// threads: its loop's own). Make it before the fork: the worker inherits it. `metrics`:
+    /// the worker counts its requests, connections and bytes on it too (see `metrics()`).
     #[new]
-    fn new(slots: usize) -> PyResult<Self> {
+    #[pyo3(signature = (slots, metrics=false))]
+    fn new(slots: usize, metrics: bool) -> PyResult<Self> {
         if slots == 0 {
             return Err(PyValueError::new_err(
                 "a scoreboard needs at least one slot",
             ));
         }
-        let board = Board::new(slots).map_err(|e| PyOSError::new_err(e.to_string()))?;
+        let board = Board::new(slots, metrics).map_err(|e| PyOSError::new_err(e.to_string()))?;
         Ok(Scoreboard {
             board: Arc::new(board),
         })
@@ -341,6 +417,16 @@ impl Scoreboard {
     #[getter]
     fn requests(&self) -> u64 {
         self.board.header().requests.load(Ordering::Relaxed)
+    }
+
+    /// What the worker has counted (zeroes unless made with `metrics`): a dict of
+    /// `requests` (`{(method, "2xx"): count}`, methods as METRICS_METHODS), `duration_buckets`
+    /// (counts by request duration: at most each of METRICS_BUCKETS seconds, then more; not
+    /// cumulative), `duration_sum` (seconds), `received_bytes`, `sent_bytes` (every byte read
+    /// from and written to its clients, heads and files included), `in_flight` (requests being
+    /// served now), `queued` (requests waiting for a worker thread) and `open` (connections).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.board.totals().to_dict(py)
     }
 
     /// Seconds since the worker's event loop last went round; None before it first did.
@@ -438,6 +524,10 @@ mod tests {
     use super::*;
     use crate::engine::http::limits::Limits;
     use crate::engine::http::parse::parse_head;
+    use crate::engine::wsgi::settings::testing::with_python;
+
+    /// POST's place in a status class's row of counts.
+    const METHOD_POST: usize = 2;
 
     fn head(bytes: &[u8]) -> RequestHead {
         parse_head(bytes, &Limits::default()).unwrap().unwrap().0
@@ -449,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_watched_thread_shows_its_request_until_it_ends() {
-        let board = Arc::new(Board::new(2).unwrap());
+        let board = Arc::new(Board::new(2, false).unwrap());
         let sb = Scoreboard {
             board: board.clone(),
         };
@@ -473,7 +563,7 @@ mod tests {
         assert_eq!(sb.busy()[0].1, None, "the engine's sending does not count");
         progress();
         assert!(sb.busy()[0].1.is_some());
-        request_ends();
+        request_ends(None);
         assert!(sb.busy().is_empty());
         drop(watch);
         request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer());
@@ -481,8 +571,71 @@ mod tests {
     }
 
     #[test]
+    fn a_counting_board_sums_its_slots_and_the_bytes_of_closed_connections() {
+        let board = Arc::new(Board::new(2, true).unwrap());
+        let sb = Scoreboard {
+            board: board.clone(),
+        };
+        let served = |status, received| Served {
+            method: "POST",
+            status,
+            elapsed: std::time::Duration::from_millis(30),
+            received,
+            sent: 7,
+        };
+        let other = {
+            let board = board.clone();
+            std::thread::spawn(move || {
+                let _watch = Watch::attach(Some(&board), 1);
+                request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer());
+                request_ends(Some(&served(201, 5)));
+            })
+        };
+        other.join().unwrap();
+        let _watch = Watch::attach(Some(&board), 0);
+        request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer());
+        assert_eq!(board.totals().in_flight, 1);
+        request_ends(Some(&served(503, 3)));
+        request_begins(&head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"), &peer());
+        request_ends(None);
+        board.show_open(4);
+        board.show_queued(2);
+        board.closed(100, 1000);
+        let t = board.totals();
+        assert_eq!(
+            t.requests.iter().sum::<u64>(),
+            2,
+            "the uncounted one is not"
+        );
+        assert_eq!(t.requests[METHOD_POST + 8], 1, "POST 2xx");
+        assert_eq!(t.requests[METHOD_POST + 8 * 4], 1, "POST 5xx");
+        assert_eq!(t.durations[5], 2, "30 ms: le=0.05");
+        assert_eq!(t.duration_nanos, 60_000_000);
+        assert_eq!((t.received, t.sent), (108, 1014));
+        assert_eq!((t.in_flight, t.open, t.queued), (0, 4, 2));
+        with_python(|py| {
+            let dict = sb.metrics(py).unwrap();
+            let requests = dict.get_item("requests").unwrap().unwrap();
+            assert_eq!(requests.len().unwrap(), 2);
+            let n: u64 = requests
+                .get_item(("POST", "5xx"))
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert_eq!(n, 1);
+        });
+        let quiet = Board::new(1, false).unwrap();
+        quiet.show_open(3);
+        assert_eq!(
+            quiet.totals().open,
+            0,
+            "a board without metrics shows nothing"
+        );
+    }
+
+    #[test]
     fn a_long_target_is_cut_and_the_heartbeat_ages() {
-        let board = Arc::new(Board::new(1).unwrap());
+        let board = Arc::new(Board::new(1, false).unwrap());
         let sb = Scoreboard {
             board: board.clone(),
         };
@@ -500,7 +653,7 @@ mod tests {
 
     #[test]
     fn a_forked_child_writes_what_the_parent_reads() {
-        let board = Arc::new(Board::new(1).unwrap());
+        let board = Arc::new(Board::new(1, false).unwrap());
         // SAFETY: the child only stores to the shared mapping and exits at once.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0);
