@@ -1,17 +1,18 @@
 """What the suite reads off a run: wrk's figures and its own CPU time, and a server's CPU time and
-memory summed over its whole process tree (/proc), plus the helpers to wait for a server and check
-its answer before it is measured."""
+memory summed over its whole process tree (/proc), plus the helpers to wait for a server, check
+its answer before it is measured (over TLS too) and make the TLS scenarios' certificate."""
 
 import http.client
 import os
 import re
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 
-__all__ = ["Wrk", "check_answer", "free_port", "process_tree", "tree_cpu_seconds", "tree_memory_kib",
-           "wait_listening", "wrk_version"]
+__all__ = ["Wrk", "check_answer", "client_context", "free_port", "make_certificate", "process_tree",
+           "tls_session", "tree_cpu_seconds", "tree_memory_kib", "wait_listening", "wrk_version"]
 
 TICK = os.sysconf("SC_CLK_TCK")
 WRK_CPU = "1"  # the load generator's CPU; the server gets CPU 0
@@ -90,11 +91,41 @@ def wait_listening(port, proc, timeout=30.0):
     raise RuntimeError(f"nothing listened on port {port} within {timeout:.0f} s")
 
 
-def check_answer(port, method, path, body, expected, close=False, timeout=60.0, prefix=False):
-    """One request with http.client: raises unless the status is 200 and the body is `expected`
-    (bytes; with `prefix`, starts with it) or `expected` bytes long (int); returns the response's
-    headers."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def make_certificate(folder):
+    """(certfile, keyfile): a self-signed P-256 ECDSA certificate for 127.0.0.1 and localhost,
+    valid two days, made with the openssl command in `folder`. Every server of the TLS scenarios
+    gets this one, so the handshake costs them the same."""
+    certfile, keyfile = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", keyfile, "-out", certfile, "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-days", "2"],
+        check=True, capture_output=True)
+    return certfile, keyfile
+
+
+def client_context(certfile):
+    """A client's TLS settings that trust `certfile` (self-signed) and nothing else."""
+    return ssl.create_default_context(cafile=certfile)
+
+
+def tls_session(port, context, timeout=10.0):
+    """What a client negotiates with the server on `port`: "TLSv1.3 TLS_AES_256_GCM_SHA384".
+    Python's ssl and wrk link the same OpenSSL and offer its defaults, so wrk gets the same."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            return f"{tls.version()} {tls.cipher()[0]}"
+
+
+def check_answer(port, method, path, body, expected, close=False, timeout=60.0, prefix=False,
+                 tls=None):
+    """One request with http.client (over TLS with the client settings `tls`): raises unless the
+    status is 200 and the body is `expected` (bytes; with `prefix`, starts with it) or `expected`
+    bytes long (int); returns the response's headers."""
+    if tls is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
     try:
         headers = {"Connection": "close"} if close else {}
         conn.request(method, path, body=body, headers=headers)
@@ -120,13 +151,15 @@ def wrk_version():
 class Wrk:
     """One `wrk -t1` run pinned to CPU 1, with --latency; run() returns its figures as a dict."""
 
-    def __init__(self, connections, seconds, path="/", headers=(), script=None, timeout=None):
+    def __init__(self, connections, seconds, path="/", headers=(), script=None, timeout=None,
+                 tls=False):
         self.connections = connections
         self.seconds = seconds
         self.path = path
         self.headers = headers
         self.script = script
         self.timeout = timeout
+        self.scheme = "https" if tls else "http"  # wrk does not check the certificate
 
     def argv(self, port, seconds):
         argv = ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{self.connections}", f"-d{seconds}s",
@@ -137,7 +170,7 @@ class Wrk:
             argv += ["-s", self.script]
         if self.timeout:
             argv += ["--timeout", f"{self.timeout}s"]
-        return argv + [f"http://127.0.0.1:{port}{self.path}"]
+        return argv + [f"{self.scheme}://127.0.0.1:{port}{self.path}"]
 
     def run(self, port, seconds=None):
         """Runs wrk to its end. Its CPU time comes from wait4()'s rusage (taskset execs wrk)."""

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-__all__ = ["SERVERS", "UNSUPPORTED", "Context", "command", "versions"]
+__all__ = ["SERVERS", "TLS", "UNSUPPORTED", "Context", "command", "plain", "versions"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_CPU = "0"
@@ -23,13 +23,26 @@ THREADED = {"sleep", "thello", "tflask", "tdjango"}
 APPS = {"flask": "frameworks:flask_app", "tflask": "frameworks:flask_app",
         "django": "frameworks:django_app", "tdjango": "frameworks:django_app"}
 NO_APP = ("sleep", "upload", "thello", "flask", "tflask", "django", "tdjango")
+# The scenarios over HTTPS: each is the plain scenario of the same name without `tls-`.
+TLS = ("tls-hello", "tls-big", "tls-file")
+NO_TLS = ("wsgiref-rs", "stdlib", "bjoern", "fastwsgi", "waitress")
 # (server, scenario) pairs that do not apply, and why (the report says so).
 UNSUPPORTED = {
     **{("nginx", s): "nginx runs no application code" for s in NO_APP},
-    **{("wsgiref-rs-cli", s): "the command line is measured in the threaded and the framework "
-                              "scenarios (elsewhere it runs the engine as the wsgiref-rs row does)"
-       for s in ("hello", "close", "big", "file", "upload", "idle")},
+    # hello, big and file run it too: they are the plain baselines of its TLS rows.
+    **{("wsgiref-rs-cli", s): "the command line is measured in the threaded, the framework and "
+                              "the TLS scenarios and their plain baselines (elsewhere it runs the "
+                              "engine as the wsgiref-rs row does)"
+       for s in ("close", "upload", "idle")},
+    **{(server, s): "no TLS" + (" (only the command line `wsgiref-rs APP --certfile --keyfile` "
+                                "serves HTTPS)" if server == "wsgiref-rs" else "")
+       for server in NO_TLS for s in TLS},
 }
+
+
+def plain(scenario):
+    """The plain-HTTP scenario a TLS scenario repeats over HTTPS (others: itself)."""
+    return scenario.removeprefix("tls-")
 
 
 def app_spec(scenario):
@@ -38,14 +51,16 @@ def app_spec(scenario):
 
 
 class Context:
-    """What a command line needs: the data files, Django's database and a scratch folder for this
-    server's run."""
+    """What a command line needs: the data files, Django's database, a scratch folder for this
+    server's run, and the certificate and key of the TLS scenarios (PEM files)."""
 
-    def __init__(self, big_file, data_file, database, scratch):
+    def __init__(self, big_file, data_file, database, scratch, certfile=None, keyfile=None):
         self.big_file = big_file
         self.data_file = data_file
         self.database = database
         self.scratch = scratch
+        self.certfile = certfile
+        self.keyfile = keyfile
 
 
 def command(server, scenario, port, ctx):
@@ -66,21 +81,27 @@ def command(server, scenario, port, ctx):
             # The longest header-read timeout granian allows, so idle connections stay open, and
             # room for them: granian serves at most --backpressure connections (default 1024).
             argv += ["--http1-header-read-timeout", "60000", "--backpressure", "20000"]
+        if scenario in TLS:
+            argv += ["--ssl-certificate", ctx.certfile, "--ssl-keyfile", ctx.keyfile]
         return pin + argv + [app_spec(scenario)], env
     if server == "gunicorn":
         argv = [os.path.join(bindir, "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
                 "--log-level", "error", "--chdir", HERE]
         if scenario in THREADED:
             argv += ["--threads", str(THREADS)]  # the gthread worker
+        if scenario in TLS:
+            argv += ["--certfile", ctx.certfile, "--keyfile", ctx.keyfile]  # Python's ssl
         return pin + argv + [app_spec(scenario)], env
     if server == "wsgiref-rs-cli":
         argv = [os.path.join(bindir, "wsgiref-rs"), app_spec(scenario), "--bind",
                 f"127.0.0.1:{port}", "--workers", "1", "--no-access-log"]
         if scenario in THREADED:
             argv += ["--threads", str(THREADS)]
+        if scenario in TLS:
+            argv += ["--certfile", ctx.certfile, "--keyfile", ctx.keyfile]
         return pin + argv, dict(env, PYTHONPATH=HERE)
     if server == "nginx":
-        conf = nginx_conf(port, ctx)
+        conf = nginx_conf(port, ctx, tls=scenario in TLS)
         return pin + [nginx_binary(), "-p", ctx.scratch, "-c", conf, "-e",
                       os.path.join(ctx.scratch, "error.log")], env
     raise ValueError(f"unknown server {server!r}")
@@ -93,10 +114,18 @@ def nginx_binary():
     return "nginx"
 
 
-def nginx_conf(port, ctx):
+def nginx_conf(port, ctx, tls=False):
     """One process (no master, no worker user to drop to: it reads the data files as we do), in
-    the foreground, no access log, every temp path in the scratch folder."""
+    the foreground, no access log, every temp path in the scratch folder; with `tls`, the same
+    routes over TLS 1.3 only (nginx cannot sendfile into OpenSSL without kernel TLS, which is off
+    by default, so it reads and encrypts the files as a WSGI server must)."""
     s = ctx.scratch
+    listen = f"listen 127.0.0.1:{port} backlog=1024;"
+    if tls:
+        listen = (f"listen 127.0.0.1:{port} ssl backlog=1024;\n"
+                  f"        ssl_certificate {ctx.certfile};\n"
+                  f"        ssl_certificate_key {ctx.keyfile};\n"
+                  "        ssl_protocols TLSv1.3;")
     text = f"""
 daemon off;
 master_process off;
@@ -116,7 +145,7 @@ http {{
     uwsgi_temp_path {s}/uwsgi;
     scgi_temp_path {s}/scgi;
     server {{
-        listen 127.0.0.1:{port} backlog=1024;
+        {listen}
         location = / {{ default_type text/plain; return 200 "Hello, world!"; }}
         location = /big {{ default_type application/octet-stream; alias {ctx.big_file}; }}
         location = /file {{ default_type application/octet-stream; alias {ctx.data_file}; }}

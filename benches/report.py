@@ -1,6 +1,6 @@
 """The suite's outputs from its raw runs: medians per scenario and server, the Markdown report
-(header, the issue's targets met or not, one table per scenario with ratios ours/peer), the raw
-JSON, and the PNG chart."""
+(header, the issue's targets met or not, one table per scenario with ratios ours/peer, what TLS
+costs each server), the raw JSON, and the PNG chart."""
 
 import json
 import math
@@ -31,11 +31,20 @@ SCENARIO_TITLES = {
     "tflask": "a Flask JSON endpoint on 8 threads",
     "django": "a Django template over an ORM query (SQLite), one request at a time",
     "tdjango": "a Django template over an ORM query (SQLite) on 8 threads",
+    "tls-hello": "hello over HTTPS (TLS), keep-alive",
+    "tls-big": "big over HTTPS (TLS): a 1 MiB body as a one-item list",
+    "tls-file": "file over HTTPS (TLS): a 64 MiB file through `wsgi.file_wrapper`",
 }
+TLS_PREFIX = "tls-"
 NUMERIC = ["rps", "p99_ms", "cpu_us", "server_cpu_s", "wrk_cpu_share", "hwm_kib", "rss_kib", "requests",
            "rps_idle", "p99_idle_ms", "cpu_us_idle", "wrk_cpu_share_idle", "rss_before_kib",
            "rss_after_kib", "kib_per_conn", "opened", "open_failed", "open_at_rss", "still_open",
            "open_seconds"]
+
+
+def _plain(scenario):
+    """The plain-HTTP scenario a TLS scenario repeats (others: itself)."""
+    return scenario.removeprefix(TLS_PREFIX)
 
 
 def _both_us(run):
@@ -74,6 +83,7 @@ def medians(runs):
                         errors[kind] = errors.get(kind, 0) + n
                 summary["socket_errors"] = errors
                 summary["file_wrapper"] = ok[-1].get("file_wrapper")
+                summary["tls"] = ok[-1].get("tls")
                 failed = [r for r in rounds if r["status"] != "ok"]
                 summary["reason"] = failed[-1].get("reason", "") if failed else ""
             out.setdefault(scenario, {})[server] = summary
@@ -148,11 +158,20 @@ def _table(head, servers, per_server, cells):
     return lines
 
 
+def _ours(per_server):
+    """(name, summary) of the row the ratios compare with: wsgiref-rs, or the command line where
+    wsgiref-rs did not run (the TLS scenarios: only the command line serves HTTPS)."""
+    for name in OUR_ROWS:
+        if _ok(per_server.get(name)):
+            return name, per_server[name]
+    return None, None
+
+
 def _scenario_table(scenario, servers, per_server):
-    ours = per_server.get(OURS)
-    file_unit = scenario == "file"
+    _, ours = _ours(per_server)
+    file_unit = _plain(scenario) == "file"
     cpu_head = "CPU ms/file" if file_unit else "CPU µs/req"
-    mem = scenario in ("big", "file", "upload")
+    mem = _plain(scenario) in ("big", "file", "upload")
     both_head = "server+wrk CPU " + ("ms/file" if file_unit else "µs/req")
     head = ["server", "req/s", "p99 ms", cpu_head] + (["peak RSS MiB"] if mem else []) + [
         "errors", "wrk CPU", both_head, "ours/peer req/s", "ours/peer CPU"]
@@ -165,7 +184,7 @@ def _scenario_table(scenario, servers, per_server):
         both = m.get("both_us")
         both = both / 1000 if file_unit and both is not None else both
         row += [_errors(m), _load(m["wrk_cpu_share"]), _num(both, ",.1f")]
-        if _ok(ours) and server not in OUR_ROWS:
+        if ours is not None and server not in OUR_ROWS:
             row += [_ratio(ours["rps"], m["rps"]), _ratio(ours["cpu_us"], m["cpu_us"])]
         else:
             row += ["", ""]
@@ -308,6 +327,40 @@ def threaded_targets(med):
     return rows
 
 
+def tls_cost(med, servers, scenarios):
+    """Each server's figures over TLS beside its plain ones, scenario by scenario, and what
+    `wsgi.file_wrapper` costs wsgiref-rs-cli over TLS, where sendfile(2) cannot serve it."""
+    lines = ["| server | scenario | req/s plain | req/s TLS | TLS/plain req/s | CPU plain | CPU TLS | "
+             "TLS − plain | TLS/plain CPU | negotiated |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for scenario in [s for s in scenarios if s.startswith(TLS_PREFIX)]:
+        base = _plain(scenario)
+        scale, unit = (1e-3, "ms/file") if base == "file" else (1, "µs/req")
+        for server in servers:
+            tls, plain = med.get(scenario, {}).get(server), med.get(base, {}).get(server)
+            if not _ok(tls) and (tls is None or tls["status"] == "n/a"):
+                continue  # a server without TLS
+            cpu = [m["cpu_us"] * scale if _ok(m) and m.get("cpu_us") is not None else None
+                   for m in (plain, tls)]
+            rps = [m["rps"] if _ok(m) else None for m in (plain, tls)]
+            extra = cpu[1] - cpu[0] if None not in cpu else None
+            lines.append(
+                f"| {server} | {scenario} ({unit}) | {_num(rps[0], ',.0f')} | {_num(rps[1], ',.0f')} | "
+                f"{_ratio(rps[1], rps[0])} | {_num(cpu[0], '.1f')} | {_num(cpu[1], '.1f')} | "
+                f"{_num(extra, '+,.1f')} | {_ratio(cpu[1], cpu[0])} | "
+                f"{tls.get('tls') or '–' if _ok(tls) else _not_run(tls)} |")
+    plain_file = _get(med, "file", OURS_CLI, "cpu_us")
+    tls_file = _get(med, "tls-file", OURS_CLI, "cpu_us")
+    if plain_file is not None and tls_file is not None:
+        extra = (tls_file - plain_file) / 1000
+        lines += ["", f"`wsgi.file_wrapper` over TLS: {OURS_CLI} spends {tls_file / 1000:.1f} ms of "
+                  f"CPU per 64 MiB file over TLS against {plain_file / 1000:.1f} ms with "
+                  f"sendfile(2) over plain HTTP ({tls_file / plain_file:.1f}×, {extra:+.1f} ms, "
+                  f"{extra / 64:.2f} ms per MiB): the price of reading the file into memory "
+                  "(64 KiB preads), encrypting it in rustls and writing the records, where "
+                  "sendfile lets the kernel send the page cache untouched."]
+    return lines
+
+
 def write_markdown(path, meta, runs, servers, scenarios, notes):
     med = medians(runs)
     v = meta["versions"]
@@ -323,6 +376,11 @@ def write_markdown(path, meta, runs, servers, scenarios, notes):
         f"- wsgiref-rs {v.get('wsgiref-rs', '?')} (release build); peers: {peers}; "
         f"wrk {meta['wrk']}; matplotlib {v.get('matplotlib', '?')}",
         f"- command: `{meta['command']}`",
+        f"- load average (1, 5, 15 min; {os.cpu_count()} CPUs) at the start: "
+        f"{meta.get('loadavg_start', '?')}, at the end: {meta.get('loadavg_end', '?')}",
+        *([f"- TLS: {meta['openssl']} (wrk's and the suite's check's), one self-signed P-256 "
+           "ECDSA certificate made for the run and served by every server"]
+          if meta.get("openssl") else []),
         "",
         f"Server pinned to CPU 0, `wrk -t1` to CPU 1; {meta['warmup']} s warm-up, {meta['seconds']} s "
         f"measured, {meta['rounds']} round(s) over all servers, median"
@@ -330,23 +388,24 @@ def write_markdown(path, meta, runs, servers, scenarios, notes):
         "CPU µs/req is the server's utime+stime summed over all its processes during the measured "
         "run, divided by the requests wrk counted. \"wrk CPU\" is the share of one CPU wrk itself "
         f"used; at {WRK_BOUND:.0%} or more the figure is **wrk-bound** (the load generator's limit, "
-        "not the server's). Ratios are ours/peer: above 1 for req/s and below 1 for CPU mean "
-        "wsgiref-rs does better. Peak RSS is VmHWM summed over the server's processes. CPU figures "
+        "not the server's). Ratios are ours/peer (ours: wsgiref-rs, or "
+        "wsgiref-rs-cli where wsgiref-rs did not run, as in the TLS scenarios): above 1 for "
+        "req/s and below 1 for CPU mean wsgiref-rs does better. Peak RSS is VmHWM summed over the server's processes. CPU figures "
         "marked ~ rest on fewer than ten clock ticks of CPU time (coarse). \"server+wrk CPU\" adds "
         "wrk's own CPU time to the server's, per request: on loopback the kernel's TCP work for a "
         "transfer (copies, delivery, waking the reader) is charged to whichever side runs it, and "
         "a server that keeps wrk busy pays less of it, so for big, file and upload this sum is the "
         "fair comparison of the whole work.",
         "",
-        "## Targets (issue 5)",
-        "",
-        *targets(med),
-        "",
-        "## Targets (issue 15: threads and real applications)",
-        "",
-        *threaded_targets(med),
-        "",
     ]
+    # A run of a few scenarios or servers leaves out the targets it measures nothing of.
+    if any(_ok(med.get(s, {}).get(OURS)) for s in
+           ("hello", "close", "sleep", "big", "upload", "file", "idle")):
+        lines += ["## Targets (issue 5)", "", *targets(med), ""]
+    if any(_ok(med.get(s, {}).get(server)) for s in
+           ("thello", "sleep", "flask", "tflask", "django", "tdjango") for server in OUR_ROWS):
+        lines += ["## Targets (issue 15: threads and real applications)", "",
+                  *threaded_targets(med), ""]
     for scenario in scenarios:
         per_server = med.get(scenario, {})
         lines += [f"## {scenario}: {SCENARIO_TITLES[scenario]} ({meta['connections'][scenario]} "
@@ -357,13 +416,23 @@ def write_markdown(path, meta, runs, servers, scenarios, notes):
             lines += _scenario_table(scenario, servers, per_server)
         if notes.get(scenario):
             lines += ["", notes[scenario]]
-        if scenario == "file":
+        if _plain(scenario) == "file":
             wrappers = [f"{server} `{m['file_wrapper']}`" for server, m in per_server.items()
                         if _ok(m) and m.get("file_wrapper")]
             if wrappers:
                 lines += ["", "`wsgi.file_wrapper` per server (`none`: the app iterates the file in "
                           "64 KiB blocks): " + "; ".join(wrappers) + "."]
+        sessions = [f"{server} {m['tls']}" for server, m in per_server.items()
+                    if _ok(m) and m.get("tls")]
+        if sessions:
+            lines += ["", "Negotiated (the suite's check, Python's ssl on the OpenSSL wrk links, "
+                      "offering its defaults as wrk does): " + "; ".join(sessions) + "."]
         lines.append("")
+    if any(s.startswith(TLS_PREFIX) for s in scenarios):
+        lines += ["## TLS: what it costs", "",
+                  "Each server over HTTPS beside its own plain-HTTP figures of the same run "
+                  "(CPU per request in µs; per file in ms for file).", "",
+                  *tls_cost(med, servers, scenarios), ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
     return med
@@ -390,7 +459,7 @@ def write_chart(path, med, servers, scenarios):
     for col, scenario in enumerate(scenarios):
         if scenario == "idle":
             panels = [("rps_idle", "req/s with 10k idle", 1), ("kib_per_conn", "KiB / idle conn", 1)]
-        elif scenario == "file":
+        elif _plain(scenario) == "file":
             panels = [("rps", "files/s", 1), ("cpu_us", "CPU ms / file", 1e-3)]
         else:
             panels = [("rps", "req/s", 1), ("cpu_us", "CPU µs / req", 1)]

@@ -8,7 +8,8 @@ when missing, then benches/.venv with the peers and wsgiref-rs built from this c
 release mode; the suite then runs itself again under that environment's Python. Each scenario
 runs every server in turn (server on CPU 0, `wrk -t1` on CPU 1, warm-up then the measured run,
 a fresh server process each time), once per round; the outputs are suite.md, suite.json and
-suite.png in benches/results/ (or --out-dir).
+suite.png in benches/results/ (or --out-dir). The TLS scenarios (tls-hello, tls-big, tls-file)
+repeat hello, big and file over HTTPS with a certificate the run makes in its scratch folder.
 """
 
 import argparse
@@ -36,7 +37,10 @@ from measure import (  # noqa: E402
     WRK_CPU,
     Wrk,
     check_answer,
+    client_context,
     free_port,
+    make_certificate,
+    tls_session,
     tree_cpu_seconds,
     tree_memory_kib,
     wait_listening,
@@ -46,12 +50,15 @@ from measure import (  # noqa: E402
 __all__ = ["main"]
 
 SCENARIOS = ["hello", "close", "sleep", "big", "file", "upload", "idle", "thello", "flask",
-             "tflask", "django", "tdjango"]
+             "tflask", "django", "tdjango", *peers.TLS]
 CONNECTIONS = {"hello": 32, "close": 32, "sleep": 64, "big": 8, "file": 4, "upload": 8, "idle": 32,
                "thello": 32, "flask": 32, "tflask": 32, "django": 32, "tdjango": 32}
 PATHS = {"sleep": "/sleep", "big": "/big", "file": "/file", "upload": "/upload",
          "flask": "/json?name=bench", "tflask": "/json?name=bench", "django": "/page",
          "tdjango": "/page"}
+# A TLS scenario: its plain one's route and connections, over HTTPS.
+CONNECTIONS.update({s: CONNECTIONS[peers.plain(s)] for s in peers.TLS})
+PATHS.update({s: PATHS.get(peers.plain(s), "/") for s in peers.TLS})
 THREADS_NOTE = ("8 threads where a server has them: wsgiref-rs a `ThreadingMixIn` server with "
                 "`engine_threads = 8`, and wsgiref-rs-cli `wsgiref-rs --workers 1 --threads 8`; "
                 "granian `--blocking-threads 8`; gunicorn `--threads 8` (gthread worker); waitress "
@@ -87,6 +94,17 @@ NOTES = {
     "tflask": f"{FRAMEWORK_NOTE} {THREADS_NOTE}",
     "django": f"{FRAMEWORK_NOTE} {SINGLE_NOTE}",
     "tdjango": f"{FRAMEWORK_NOTE} {THREADS_NOTE}",
+    "tls-hello": "hello over HTTPS, keep-alive: the handshake happens once per connection, so "
+                 "this is the cost of encrypting and decrypting small records. gunicorn's sync "
+                 "worker closes the connection after each response, so for it every request "
+                 "is a full TLS handshake (as every hello request is a new TCP connection).",
+    "tls-big": "big over HTTPS: the 1 MiB body is encrypted by the server and decrypted by wrk "
+               "on its one CPU, so wrk's share matters more here than in big.",
+    "tls-file": "file over HTTPS; CPU per file in ms. No server here can sendfile(2) into TLS: "
+                "wsgiref-rs reads the file in 64 KiB preads and hands them to rustls; nginx reads "
+                "and encrypts (kernel TLS, which would let it sendfile, is off by default); "
+                "granian iterates the file (it has no `wsgi.file_wrapper`); gunicorn's "
+                "FileWrapper is iterated, as gunicorn does not sendfile to an SSL socket.",
     "idle": "The idle client (benches/idle.py, on CPU 1) opens 10,000 connections in batches of "
             "250, one GET / on each, and holds them open while wrk runs hello (32 connections) "
             "again. KiB per idle connection = RSS growth / connections still open when RSS was "
@@ -107,12 +125,17 @@ def load(scenario, seconds):
     path = PATHS.get(scenario, "/")
     headers = ["Connection: close"] if scenario == "close" else []
     script = os.path.join(HERE, "upload.lua") if scenario == "upload" else None
-    timeout = 60 if scenario == "file" else None
-    return Wrk(CONNECTIONS[scenario], seconds, path, headers, script, timeout)
+    timeout = 60 if peers.plain(scenario) == "file" else None
+    return Wrk(CONNECTIONS[scenario], seconds, path, headers, script, timeout,
+               tls=scenario in peers.TLS)
 
 
-def check(scenario, port):
-    """The server's answer to one request of the scenario, before anything is measured."""
+def check(scenario, port, tls=None):
+    """The server's answer to one request of the scenario, before anything is measured (over TLS
+    with the client settings `tls` in a TLS scenario)."""
+    if scenario in peers.TLS:
+        expected = {"tls-big": BIG_SIZE, "tls-file": FILE_SIZE}.get(scenario, HELLO)
+        return check_answer(port, "GET", PATHS[scenario], None, expected, tls=tls)
     if scenario == "upload":
         return check_answer(port, "POST", "/upload", b"x" * UPLOAD_SIZE, str(UPLOAD_SIZE).encode())
     if scenario in ("django", "tdjango"):
@@ -202,26 +225,31 @@ def _tail(path, size=400):
     return f" (server output: {text})" if text else ""
 
 
-def run_one(server, scenario, args, files, scratch_root):
-    """One server, one scenario, one round: a dict of figures, or a failure with its reason."""
+def run_one(server, scenario, args, files, scratch_root, cert=(None, None)):
+    """One server, one scenario, one round: a dict of figures, or a failure with its reason.
+    `cert` is (certfile, keyfile), used in the TLS scenarios."""
     base = {"scenario": scenario, "server": server}
     if (server, scenario) in peers.UNSUPPORTED:
         return {**base, "status": "n/a", "reason": peers.UNSUPPORTED[(server, scenario)]}
     scratch = tempfile.mkdtemp(prefix=f"{server}-{scenario}-", dir=scratch_root)
     port = free_port()
-    argv, env = peers.command(server, scenario, port, peers.Context(*files, scratch))
+    argv, env = peers.command(server, scenario, port, peers.Context(*files, scratch, *cert))
+    tls = client_context(cert[0]) if scenario in peers.TLS else None
     log_path = os.path.join(scratch, "server.log")
     with open(log_path, "w") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
         wait_listening(port, proc)
-        headers = check(scenario, port)
+        headers = check(scenario, port, tls)
+        session = tls_session(port, tls) if tls else None
         wrk = load(scenario, args.seconds)
         wrk.run(port, args.warmup)
         result = measured(proc, wrk, port, args.seconds)
-        if scenario == "file":
+        if peers.plain(scenario) == "file":
             result["file_wrapper"] = headers.get("X-File-Wrapper")  # None: nginx
+        if session:
+            result["tls"] = session
         if scenario == "idle":
             result.update(idle_phase(proc, wrk, port, args.seconds))
         if proc.poll() is not None:
@@ -279,6 +307,15 @@ def machine():
            f"{memory:.0f} GiB, {platform.platform()}"
 
 
+def load_average():
+    """/proc/loadavg's 1, 5 and 15 minute figures: how busy the machine was besides us."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def meta(args, argv):
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
     if _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benches/results"):
@@ -294,7 +331,17 @@ def meta(args, argv):
         "warmup": args.warmup, "seconds": args.seconds, "rounds": args.rounds, "quick": args.quick,
         "connections": {**CONNECTIONS, "idle": f"{IDLE_CONNECTIONS:,} idle + 32"},
         "servers": args.servers, "scenarios": args.scenarios,
+        "loadavg_start": load_average(),
+        "openssl": _openssl_version() if set(args.scenarios) & set(peers.TLS) else None,
     }
+
+
+def _openssl_version():
+    try:
+        return subprocess.run(["openssl", "version"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def _names(text, known, what):
@@ -352,13 +399,16 @@ def main(argv):
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="wsgiref-rs-bench-") as scratch_root:
+        tls = set(args.scenarios) & set(peers.TLS)
+        cert = make_certificate(scratch_root) if tls else (None, None)
         for scenario in args.scenarios:
             for rnd in range(1, args.rounds + 1):
                 for server in args.servers:
-                    run = run_one(server, scenario, args, files, scratch_root)
+                    run = run_one(server, scenario, args, files, scratch_root, cert)
                     run["round"] = rnd
                     runs.append(run)
-                    print(f"{scenario:7} r{rnd} {server:11} {_progress(run)}", flush=True)
+                    print(f"{scenario:9} r{rnd} {server:14} {_progress(run)}", flush=True)
+    info["loadavg_end"] = load_average()
 
     os.makedirs(args.out_dir, exist_ok=True)
     md, js, png = (os.path.join(args.out_dir, f"suite.{ext}") for ext in ("md", "json", "png"))
