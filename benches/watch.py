@@ -11,91 +11,32 @@ included. Writes benches/results/watch.md. Run the suite once first (it builds b
 with this checkout in release mode).
 """
 
-import argparse
-import datetime
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from measure import free_port, wait_listening  # noqa: E402
-from suite import check, load, measured, meta, stop  # noqa: E402
+import side_by_side  # noqa: E402
 
 CONFIGS = {"unwatched": ["--timeout", "0"], "watched": []}
-SCENARIOS = {"hello": [], "thello": ["--threads", "8"]}
-
-
-def run(scenario, config, seconds, warmup):
-    port = free_port()
-    argv = ["taskset", "-c", "0", os.path.join(os.path.dirname(sys.executable), "wsgiref-rs"),
-            "apps:app", "--bind", f"127.0.0.1:{port}", "--no-access-log",
-            *SCENARIOS[scenario], *CONFIGS[config]]
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=HERE,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                env=dict(os.environ, PYTHONPATH=HERE))
-        try:
-            wait_listening(port, proc)
-            check(scenario, port)
-            wrk = load(scenario, seconds)
-            wrk.run(port, warmup)
-            return measured(proc, wrk, port, seconds)
-        finally:
-            stop(proc)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=1)
-    args = parser.parse_args()
-    figures = {(s, c): [] for s in SCENARIOS for c in CONFIGS}
-    for round_ in range(args.rounds):
-        for scenario in SCENARIOS:
-            for config in CONFIGS if round_ % 2 == 0 else reversed(list(CONFIGS)):
-                r = run(scenario, config, args.seconds, args.warmup)
-                figures[scenario, config].append(r)
-                print(f"round {round_ + 1} {scenario:7} {config:10} {r['rps']:10,.0f} req/s  "
-                      f"CPU {r['cpu_us']:6.2f} us/req", flush=True)
-    info = meta(argparse.Namespace(warmup=args.warmup, seconds=args.seconds,
-                                   rounds=args.rounds, quick=False, servers="wsgiref-rs-cli",
-                                   scenarios="hello,thello"), sys.argv[1:])
-    lines = [
-        "# The cost of the supervisor's watch",
-        "",
-        f"{info['date']}, commit {info['commit']}, {info['python']}, {info['machine']}.",
-        f"`{' '.join(['python', 'benches/watch.py', *sys.argv[1:]])}`: {args.rounds} rounds, "
-        f"{args.seconds} s measured after {args.warmup} s of warm-up, wrk -t1 -c32 on CPU 1, the "
-        "server on CPU 0, configurations alternated; CPU is the server's process tree's per "
-        "request. Medians over the rounds, and each round's figures.",
-        "",
-        "| scenario | configuration | req/s | CPU us/req | rounds (req/s) | rounds (CPU us) |",
-        "|---|---|---:|---:|---|---|",
-    ]
-    for (scenario, config), runs in figures.items():
-        rps = [r["rps"] for r in runs]
-        cpu = [r["cpu_us"] for r in runs]
-        lines.append(
-            f"| {scenario} | {config} ({' '.join(CONFIGS[config]) or 'default --timeout 30'}) "
-            f"| {statistics.median(rps):,.0f} | {statistics.median(cpu):.2f} "
-            f"| {', '.join(f'{x:,.0f}' for x in rps)} | {', '.join(f'{x:.2f}' for x in cpu)} |"
-        )
-    lines.append("")
-    for scenario in SCENARIOS:
-        watched = statistics.median(r["cpu_us"] for r in figures[scenario, "watched"])
-        unwatched = statistics.median(r["cpu_us"] for r in figures[scenario, "unwatched"])
+    args = side_by_side.arguments(__doc__.splitlines()[0])
+    # The command of the venv's wsgiref-rs (the suite's release build).
+    command = [os.path.join(os.path.dirname(sys.executable), "wsgiref-rs")]
+    figures = side_by_side.alternate(CONFIGS, args, command, [HERE])
+    lines = side_by_side.header(
+        "The cost of the supervisor's watch", "benches/watch.py", args,
+        "the server on CPU 0, configurations alternated; CPU is the server's process tree's per "
+        "request. Medians over the rounds, and each round's figures.")
+    lines += ["", *side_by_side.table(
+        figures, "configuration",
+        lambda config: f"{config} ({' '.join(CONFIGS[config]) or 'default --timeout 30'})"), ""]
+    for scenario in side_by_side.SCENARIOS:
         lines.append(f"- {scenario}: watched/unwatched CPU per request "
-                     f"{watched / unwatched:.3f}")
-    lines.append("")
-    lines.append(f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.")
-    out = os.path.join(HERE, "results", "watch.md")
-    with open(out, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+                     f"{side_by_side.ratio(figures, scenario, 'watched', 'unwatched'):.3f}")
+    side_by_side.write("watch.md", lines)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,17 @@ impl AsRawFd for Listener {
     }
 }
 
-crate::engine::net::stream::source_by_variant!(Listener);
+impl Listener {
+    /// The socket the event loop registers.
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(l) => l,
+        }
+    }
+}
+
+crate::engine::net::stream::source_by_socket!(Listener);
 
 #[cfg(test)]
 mod tests {

@@ -102,20 +102,10 @@ impl AsRawFd for Stream {
     }
 }
 
-/// `mio::event::Source` for an enum whose `Tcp` and `Unix` variants each hold a mio socket:
-/// every call goes to the socket held. (`listener::Listener` uses it.)
-macro_rules! source_by_variant {
+/// `mio::event::Source` for a type whose `source()` gives the mio socket it holds: every call
+/// goes to that socket. ([`Stream`] and `listener::Listener` use it.)
+macro_rules! source_by_socket {
     ($kind:ident) => {
-        impl $kind {
-            /// The socket held, as the event loop registers it.
-            fn source(&mut self) -> &mut dyn mio::event::Source {
-                match self {
-                    $kind::Tcp(s) => s,
-                    $kind::Unix(s) => s,
-                }
-            }
-        }
-
         impl mio::event::Source for $kind {
             fn register(
                 &mut self,
@@ -141,10 +131,10 @@ macro_rules! source_by_variant {
         }
     };
 }
-pub(crate) use source_by_variant;
+pub(crate) use source_by_socket;
 
 impl Stream {
-    /// The socket the event loop registers.
+    /// The socket the event loop registers (a TLS connection's own).
     fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Stream::Tcp(s) => s,
@@ -154,29 +144,7 @@ impl Stream {
     }
 }
 
-impl mio::event::Source for Stream {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.source().register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.source().reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.source().deregister(registry)
-    }
-}
+source_by_socket!(Stream);
 
 #[cfg(test)]
 mod tests {
