@@ -50,7 +50,14 @@ def _certificate(subject, key, issuer, issuer_key, *, ca=False, server=False, cl
                .subject_name(subject).issuer_name(issuer).public_key(key.public_key())
                .serial_number(x509.random_serial_number())
                .not_valid_before(now - _DAY).not_valid_after(now + 30 * _DAY)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               # Python 3.13's default context verifies strictly (VERIFY_X509_STRICT), which
+               # wants the key identifiers real CAs put in.
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                              critical=False)
+               .add_extension(
+                   x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                   critical=False))
     if ca:
         builder = builder.add_extension(
             x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
