@@ -12,8 +12,8 @@ import os
 import re
 from dataclasses import MISSING, dataclass, field, fields
 
-from wsgiref_rs import _native as tls
 from wsgiref_rs._native import DEFAULTS as ENGINE_DEFAULTS
+from wsgiref_rs._native import check_tls as load_tls
 
 __all__ = ["DEFAULTS", "DEFAULT_BIND", "Address", "Config", "ConfigError", "parse_bind"]
 
@@ -264,8 +264,8 @@ class Config:
                                   "a certificate")
             return
         try:
-            tls.check_tls(os.fspath(self.certfile), self.keyfile and os.fspath(self.keyfile),
-                          self.ca_certs and os.fspath(self.ca_certs), self.cert_reqs)
+            load_tls(os.fspath(self.certfile), self.keyfile and os.fspath(self.keyfile),
+                     self.ca_certs and os.fspath(self.ca_certs), self.cert_reqs)
         except ValueError as e:
             raise ConfigError(f"TLS: {e}") from None
 
