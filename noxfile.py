@@ -82,10 +82,13 @@ os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *INTERPRETERS.
 
 
 def _install(session):
-    """wsgiref-rs built for this session's interpreter, with what the tests need. Each version
-    keeps its own cargo target folder, so the builds do not undo one another, and `cargo test`
-    builds and runs against this interpreter (its libpython found where it is installed)."""
-    session.env["CARGO_TARGET_DIR"] = os.path.join(ROOT, "target", f"nox-{session.python}")
+    """wsgiref-rs built for this session's interpreter, with what the tests need, in the
+    `tests` profile (release's optimisation without its LTO; see Cargo.toml), as the README's
+    test command builds it. Every interpreter shares the one cargo target folder: the crates that
+    do not depend on Python (rustls, ring, mio, ...) are built once, and only PyO3 and
+    wsgiref-rs again for each version. `cargo test` builds and runs against this interpreter
+    (its libpython found where it is installed)."""
+    session.env["MATURIN_PEP517_ARGS"] = "--profile tests"
     session.env["PYO3_PYTHON"] = os.path.join(session.bin, "python")
     libdir = session.run("python", "-c",
                          "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))",
