@@ -24,7 +24,6 @@ use crate::engine::http::proxy_protocol;
 use crate::engine::net::conn::Conn;
 use crate::engine::net::io::{wait_any_readable, Deadline};
 use crate::engine::net::listener::{self, Family, Listener};
-use crate::engine::net::stream::Stream;
 use crate::engine::net::tls::{CertReqs, Tls, TlsFiles};
 use crate::engine::pool::BatchScheduling;
 use crate::engine::stop::StopSignal;
@@ -108,20 +107,17 @@ fn take_proxy_header(conn: &mut Conn, deadline: Instant) -> bool {
             Ok(None) => {}
             Err(e) => return refused(conn, &e),
         }
-        match read_raw(&mut conn.stream, &mut conn.buf, Deadline::at(deadline)) {
+        // A TLS stream reads plain bytes until start_tls(): the header comes before the
+        // handshake.
+        match crate::engine::net::io::read_some(
+            &mut conn.stream,
+            &mut conn.buf,
+            Deadline::at(deadline),
+        ) {
             Ok(0) => return refused(conn, &"its PROXY protocol header was cut short"),
             Ok(n) => conn.received += n as u64,
             Err(e) => return refused(conn, &format_args!("no whole PROXY protocol header: {e}")),
         }
-    }
-}
-
-/// Reads a PROXY protocol header's bytes off the socket itself (a TLS connection's handshake
-/// comes after them).
-fn read_raw(stream: &mut Stream, buf: &mut Vec<u8>, deadline: Deadline) -> io::Result<usize> {
-    match stream {
-        Stream::Tls(tls) => crate::engine::net::io::read_some(tls.sock_mut(), buf, deadline),
-        _ => crate::engine::net::io::read_some(stream, buf, deadline),
     }
 }
 
